@@ -1,0 +1,1 @@
+"""botify: the recommender service (HTTP API, Redis store, recommenders, assignment, event log)."""

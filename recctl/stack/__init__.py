@@ -1,0 +1,1 @@
+"""stack: runtimes that start, inspect and stop the stack, and fetch the replicas' logs."""
