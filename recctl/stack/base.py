@@ -1,0 +1,105 @@
+"""What every runtime shares: the run state on disk and the Runtime interface.
+
+A run folder (`.recctl/runs/<experiment>/<run-id>/`) holds `state.json`, so that
+`status`, `down` and `fetch` work from another shell. `.recctl/runs/<experiment>/current`
+names the run that `up` started last.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from rich.console import Console
+
+from recctl.errors import RecctlError
+from recctl.spec import LoadedExperiment
+
+STATE_FILE = "state.json"
+
+
+@dataclass
+class ReplicaInfo:
+    name: str                      # "replica-1", ...
+    url: str | None = None         # reachable from this machine (local runtime), else None
+    pid: int | None = None         # local runtime
+    log_dir: str | None = None     # local: a folder here; docker: a path in the container
+    container: str | None = None   # docker runtime: container id
+
+
+@dataclass
+class RunState:
+    experiment: str
+    run_id: str
+    runtime: Literal["local", "docker"]
+    experiment_file: str
+    config_hash: str
+    seed: int
+    run_dir: str
+    created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat())
+    endpoint: str | None = None                    # where clients send requests
+    balancer: Literal["nginx", "client"] = "client"
+    replica_urls: list[str] = field(default_factory=list)  # for client-side balancing
+    replicas: list[ReplicaInfo] = field(default_factory=list)
+    redis: dict[str, Any] = field(default_factory=dict)    # url, pid (local)
+    nginx: dict[str, Any] = field(default_factory=dict)    # pid, conf (local); container (docker)
+    docker: dict[str, Any] = field(default_factory=dict)   # network, labels, images, ...
+    stopped: bool = False
+
+    @property
+    def path(self) -> Path:
+        return Path(self.run_dir)
+
+    def save(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        tmp = self.path / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        os.replace(tmp, self.path / STATE_FILE)
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunState:
+        try:
+            raw = json.loads((run_dir / STATE_FILE).read_text())
+        except FileNotFoundError:
+            raise RecctlError(f"no stack state in {run_dir}",
+                              "start the stack with `recctl up EXPERIMENT.yml`") from None
+        raw["replicas"] = [ReplicaInfo(**r) for r in raw.get("replicas", [])]
+        return cls(**raw)
+
+
+def new_run_id() -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class ComponentStatus:
+    name: str           # "redis", "replica-1", "nginx"
+    kind: str           # "redis" | "replica" | "balancer"
+    running: bool
+    detail: str = ""    # pid, port, container id, why it is down
+
+
+class Runtime(Protocol):
+    """Brings up the same stack on some substrate (local processes, Docker)."""
+
+    name: str
+
+    def up(self, loaded: LoadedExperiment, state: RunState, console: Console) -> RunState:
+        """Start Redis, the replicas and the balancer; wait until each replica is ready
+        (artifacts loaded); fill in and save `state`. On failure stop what started."""
+
+    def status(self, state: RunState) -> list[ComponentStatus]:
+        """What is running now (a crashed process shows as not running)."""
+
+    def down(self, state: RunState) -> None:
+        """Stop and remove exactly what `up` started for this run."""
+
+    def fetch_replica_logs(self, state: RunState, replica: ReplicaInfo, dest: Path) -> None:
+        """Copy the replica's event-log files (data.json, data.json.N) into `dest`, which
+        exists and is empty. Must not follow links out of the log folder."""
