@@ -28,6 +28,8 @@ class ReplicaInfo:
     name: str                      # "replica-1", ...
     url: str | None = None         # reachable from this machine (local runtime), else None
     pid: int | None = None         # local runtime
+    started: float | None = None   # local runtime: the process's start time (pid reuse check)
+    service_log: str | None = None # local runtime: the replica's stdout/stderr
     log_dir: str | None = None     # local: a folder here; docker: a path in the container
     container: str | None = None   # docker runtime: container id
 

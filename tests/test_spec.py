@@ -1,0 +1,149 @@
+"""Experiment files: the shipped ones parse; bad ones fail with the file, the key, the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from recctl.artifacts import ArtifactWriter
+from recctl.errors import RecctlError
+from recctl.spec import load_experiment, parse_experiment
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+GOOD = {
+    "name": "exp_ok",
+    "artifacts": "artifacts",
+    "arms": {
+        "C": {"type": "indexed", "params": {"artifact": "dssm"}, "fallback": {"type": "top_pop"}},
+        "T1": {"type": "contextual_mod",
+               "params": {"i2i": "i2i", "user_list": "dssm", "liked_threshold": 0.7}},
+    },
+}
+
+
+@pytest.fixture()
+def artifacts(tmp_path: Path) -> Path:
+    with ArtifactWriter(tmp_path / "artifacts") as writer:
+        writer.tracks({"track": t, "artist": f"a{t % 3}", "title": f"t{t}"} for t in range(10))
+        writer.top_tracks(range(10))
+        writer.user_lists("dssm", [(u, [1, 2, 3]) for u in range(5)])
+        writer.item_lists("i2i", [(t, [(t + 1) % 10]) for t in range(10)])
+        writer.finish(producer="test")
+    return tmp_path / "artifacts"
+
+
+def write(tmp_path: Path, body: object, name: str = "exp.yml") -> Path:
+    path = tmp_path / name
+    path.write_text(body if isinstance(body, str) else yaml.safe_dump(body))
+    return path
+
+
+@pytest.mark.parametrize("path", sorted(EXPERIMENTS.glob("*.yml")), ids=lambda p: p.name)
+def test_shipped_experiments_parse(path: Path) -> None:
+    loaded = parse_experiment(path)
+    assert loaded.spec.arm_list[0] == "C"
+    assert loaded.spec.data.is_absolute()
+
+
+def test_good_file_loads_and_resolves_paths(tmp_path: Path, artifacts: Path) -> None:
+    loaded = load_experiment(write(tmp_path, GOOD))
+    assert loaded.spec.artifacts_dir == artifacts
+    assert loaded.spec.arm_list == ["C", "T1"]
+    assert len(loaded.config_hash) == 16
+
+
+def test_config_hash_changes_with_content(tmp_path: Path, artifacts: Path) -> None:
+    first = parse_experiment(write(tmp_path, GOOD, "a.yml")).config_hash
+    changed = {**GOOD, "simulation": {"seed": 99}}
+    assert parse_experiment(write(tmp_path, changed, "b.yml")).config_hash != first
+
+
+def mutate(**changes: object) -> dict:
+    body = yaml.safe_load(yaml.safe_dump(GOOD))
+    for dotted, value in changes.items():
+        node = body
+        keys = dotted.split("__")
+        for key in keys[:-1]:
+            node = node[key]
+        if value is KeyError:
+            del node[keys[-1]]
+        else:
+            node[keys[-1]] = value
+    return body
+
+
+BAD = [
+    ("unknown top-level key", mutate(colour="blue"), "colour: unknown key"),
+    ("misspelt nested key", mutate(stack={"replica": 2}), "stack.replica: unknown key"),
+    ("wrong type", mutate(simulation={"episodes": "many"}), "simulation.episodes"),
+    ("negative replicas", mutate(stack={"replicas": 0}), "stack.replicas"),
+    ("missing name", mutate(name=KeyError), "name: required key is missing"),
+    ("bad arm names", mutate(arms={"A": {"type": "random"}, "B": {"type": "random"}}),
+     "arms must be named C, T1"),
+    ("split does not match arms", mutate(split=[0.5, 0.3, 0.2]), "split has 3 entries"),
+    ("unequal split", mutate(split=[0.7, 0.3]), "split must be equal"),
+    ("unknown control", mutate(report={"control": "T9"}), "report.control 'T9' is not an arm"),
+    ("unknown metric", mutate(report={"metrics": ["clicks"]}), "unknown metric"),
+    ("alpha out of range", mutate(report={"alpha": 1.5}), "report.alpha"),
+    ("unknown runtime", mutate(stack={"runtime": "kubernetes"}), "stack.runtime"),
+]
+
+
+@pytest.mark.parametrize(("case", "body", "expected"), BAD, ids=[c for c, _, _ in BAD])
+def test_bad_structure_names_file_and_key(tmp_path: Path, case: str, body: dict,
+                                          expected: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(RecctlError) as info:
+        parse_experiment(path)
+    text = str(info.value)
+    assert str(path) in text
+    assert expected in text
+    assert info.value.hint
+
+
+def test_not_yaml_and_not_a_mapping(tmp_path: Path) -> None:
+    with pytest.raises(RecctlError, match="not valid YAML"):
+        parse_experiment(write(tmp_path, "name: [unclosed", "a.yml"))
+    with pytest.raises(RecctlError, match="must be a mapping"):
+        parse_experiment(write(tmp_path, "- just\n- a list\n", "b.yml"))
+    with pytest.raises(RecctlError, match="not found"):
+        parse_experiment(tmp_path / "missing.yml")
+
+
+def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
+    # safe_load refuses Python object tags instead of constructing them.
+    with pytest.raises(RecctlError, match="not valid YAML"):
+        parse_experiment(write(tmp_path, "name: !!python/object/apply:os.system ['true']\n"))
+
+
+def test_missing_artifacts_folder(tmp_path: Path) -> None:
+    with pytest.raises(RecctlError, match="artifacts folder .* does not exist") as info:
+        load_experiment(write(tmp_path, GOOD))
+    assert "recctl bootstrap" in (info.value.hint or "")
+
+
+def test_unknown_recommender_type(tmp_path: Path, artifacts: Path) -> None:
+    body = mutate(arms__T1={"type": "magic"})
+    with pytest.raises(RecctlError, match=r"arms\.T1\.type: unknown recommender type 'magic'"):
+        load_experiment(write(tmp_path, body))
+
+
+def test_unknown_recommender_param(tmp_path: Path, artifacts: Path) -> None:
+    body = mutate(arms__C={"type": "indexed", "params": {"artifact": "dssm", "size": 3}})
+    with pytest.raises(RecctlError, match=r"arms\.C\.params\.size: unknown parameter"):
+        load_experiment(write(tmp_path, body))
+
+
+def test_missing_artifact_named_by_an_arm(tmp_path: Path, artifacts: Path) -> None:
+    body = mutate(arms__C={"type": "indexed", "params": {"artifact": "lfm"}})
+    with pytest.raises(RecctlError, match=r"arms\.C: needs artifact 'lfm'"):
+        load_experiment(write(tmp_path, body))
+
+
+def test_fallback_is_checked_too(tmp_path: Path, artifacts: Path) -> None:
+    body = mutate(arms__C={"type": "random", "fallback": {"type": "nope"}})
+    with pytest.raises(RecctlError, match=r"arms\.C\.fallback\.type"):
+        load_experiment(write(tmp_path, body))
