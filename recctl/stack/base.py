@@ -102,6 +102,11 @@ class Runtime(Protocol):
     def down(self, state: RunState) -> None:
         """Stop and remove exactly what `up` started for this run."""
 
+    def quiesce(self, state: RunState) -> None:
+        """Stop the balancer and the replicas gracefully (each flushes its event log) but
+        keep their logs readable, so a fetch afterwards sees every acknowledged request.
+        `down` then removes the rest."""
+
     def fetch_replica_logs(self, state: RunState, replica: ReplicaInfo, dest: Path) -> None:
         """Copy the replica's event-log files (data.json, data.json.N) into `dest`, which
         exists and is empty. Must not follow links out of the log folder."""

@@ -154,12 +154,16 @@ class LocalRuntime:
                                        f"pid {state.nginx.get('pid')}, {state.endpoint}"))
         return out
 
-    def down(self, state: RunState) -> None:
-        # Balancer first, so no request reaches a replica that is stopping.
+    def quiesce(self, state: RunState) -> None:
+        # Balancer first, so no request reaches a replica that is stopping; SIGTERM makes
+        # each replica write out its buffered log lines before it exits.
         if state.nginx.get("pid"):
             processes.stop(state.nginx)
         for replica in state.replicas:
             processes.stop(self._record(replica))
+
+    def down(self, state: RunState) -> None:
+        self.quiesce(state)
         if state.redis.get("pid"):
             processes.stop(state.redis)
         state.stopped = True
