@@ -1,0 +1,122 @@
+"""`recctl run`: bootstrap if needed, up, simulate, quiesce, fetch, report, down.
+
+Ctrl-C safe: whatever happens after `up`, the replicas are stopped gracefully (their logs
+flushed), what was logged is fetched, and the stack is torn down.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from recctl.errors import RecctlError
+from recctl.paths import workspace_dir
+from recctl.spec import LoadedExperiment, load_experiment, parse_experiment
+from recctl.stack.base import RunState
+from recctl.stack.fetch import FetchResult, fetch_run
+from recctl.stack.lifecycle import simulation_targets, stack_up
+from recctl.stack.runs import runtime_for
+
+
+@dataclass
+class RunOutcome:
+    state: RunState
+    fetched: FetchResult | None = None
+    simulation: dict[str, Any] | None = None
+    report: Any = None
+    report_dir: Path | None = None
+    interrupted: bool = False
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def ensure_data(path: Path, console: Console) -> LoadedExperiment:
+    """Load the experiment; bootstrap its data folder first when it is missing."""
+    parsed = parse_experiment(path)
+    spec = parsed.spec
+    if spec.artifacts is None and not spec.artifacts_dir.is_dir():
+        from recctl.train.bootstrap import bootstrap
+
+        console.print(f"[bold]No artifacts at {spec.artifacts_dir}[/]: bootstrapping "
+                      f"{spec.data} (world, cold-start logs, training; runs once)")
+        bootstrap(spec.data, console=console)
+    return load_experiment(path)
+
+
+def simulate(loaded: LoadedExperiment, state: RunState, console: Console) -> dict[str, Any]:
+    """Drive the experiment's simulated users through the running stack."""
+    from recctl.sim.service import simulate_experiment
+
+    result = simulate_experiment(loaded, simulation_targets(state), console)
+    summary = result.summary_dict()
+    (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def report_dir_for(state: RunState) -> Path:
+    return workspace_dir() / "reports" / state.experiment / state.run_id
+
+
+def make_report(loaded: LoadedExperiment, run_dir: Path, out_dir: Path, console: Console) -> Any:
+    from recctl.analysis.api import build_report, render_terminal, write_outputs
+
+    spec = loaded.spec.report
+    report = build_report(
+        [run_dir], experiment=loaded.spec.name, control=spec.control, metrics=spec.metrics,
+        primary_metric=spec.primary_metric, alpha=spec.alpha, correction=spec.correction,
+    )
+    if "terminal" in spec.outputs:
+        render_terminal(report, console)
+    write_outputs(report, out_dir, formats=[f for f in spec.outputs if f != "terminal"])
+    return report
+
+
+def run_experiment(path: Path, console: Console) -> RunOutcome:
+    stages: dict[str, float] = {}
+    started = time.perf_counter()
+    loaded = ensure_data(path, console)
+    stages["bootstrap"] = time.perf_counter() - started
+
+    mark = time.perf_counter()
+    state = stack_up(loaded, console)
+    stages["up"] = time.perf_counter() - mark
+    console.print(f"Stack up: run [bold]{state.run_id}[/], endpoint {state.endpoint}")
+    runtime = runtime_for(state.runtime, loaded.spec.stack.docker_host)
+    outcome = RunOutcome(state=state, stages=stages)
+    try:
+        mark = time.perf_counter()
+        try:
+            outcome.simulation = simulate(loaded, state, console)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            console.print("[yellow]Interrupted[/]: stopping the stack and fetching what was "
+                          "logged")
+        stages["simulate"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        runtime.quiesce(state)
+        extra = {"simulation": outcome.simulation, "interrupted": outcome.interrupted}
+        outcome.fetched = fetch_run(state, runtime, extra_manifest=extra)
+        stages["fetch"] = time.perf_counter() - mark
+    finally:
+        mark = time.perf_counter()
+        runtime.down(state)
+        stages["down"] = time.perf_counter() - mark
+    console.print(f"Fetched {outcome.fetched.lines:,} log lines -> {outcome.fetched.dest}")
+    if outcome.interrupted:
+        raise KeyboardInterrupt
+    mark = time.perf_counter()
+    outcome.report_dir = report_dir_for(state)
+    outcome.report = make_report(loaded, outcome.fetched.dest, outcome.report_dir, console)
+    stages["report"] = time.perf_counter() - mark
+    console.print(f"Report: {outcome.report_dir}")
+    return outcome
+
+
+def require_running(state: RunState) -> None:
+    if state.stopped:
+        raise RecctlError(f"run {state.run_id} of {state.experiment} was stopped",
+                          "start a new one with `recctl up`")
