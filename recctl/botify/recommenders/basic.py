@@ -1,0 +1,52 @@
+"""Recommenders that need no per-user list: random, top_pop, sticky_artist."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from recctl.artifacts import ArtifactKind
+from recctl.botify.recommenders.base import Recommender
+from recctl.botify.recommenders.registry import register
+from recctl.botify.types import Query
+
+
+@register
+class RandomRecommender(Recommender):
+    """A uniformly random catalog track (the course's `Random`)."""
+
+    type_name = "random"
+
+    async def recommend(self, query: Query) -> int | None:
+        return self.pick(self.store.catalog_ids, query)
+
+
+@register
+class TopPop(Recommender):
+    """A random track among the `k` most popular (the course's `TopPop`)."""
+
+    type_name = "top_pop"
+
+    class Params(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        artifact: str = "top_tracks"
+        k: int = Field(100, ge=1, description="draw from the first k tracks of the list")
+
+    @classmethod
+    def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]:
+        return [(params.artifact, "top")]
+
+    async def recommend(self, query: Query) -> int | None:
+        top = self.store.tops.get(self.params.artifact, ())
+        return self.pick(top[: self.params.k], query)
+
+
+@register
+class StickyArtist(Recommender):
+    """A random track by the artist of the track just played (the course's `StickyArtist`)."""
+
+    type_name = "sticky_artist"
+
+    async def recommend(self, query: Query) -> int | None:
+        return self.pick(await self.store.artist_tracks(query.track), query)
