@@ -1,0 +1,54 @@
+"""A PNG of effects with intervals: one panel per metric, one row per treatment arm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed, works in CI and over ssh
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from recctl.analysis.report import Report  # noqa: E402
+
+_COLOURS = {"better": "#1a9850", "worse": "#d73027", "": "#4d4d4d"}
+
+
+def plot_effects(report: Report, path: str | Path) -> Path:
+    """Effect (% of control) with its Welch interval; green/red when significant."""
+    metrics = report.metrics
+    treatments = [a for a in report.arms if a != report.control]
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 0.9 + 0.55 * len(treatments) * len(metrics)
+                                                        + 0.5 * len(metrics)),
+                             squeeze=False, sharex=False)
+    for ax, metric in zip(axes[:, 0], metrics):
+        rows = report.table[report.table["metric"] == metric].set_index("arm").reindex(treatments)
+        y = np.arange(len(treatments))[::-1]
+        for yi, (arm, row) in zip(y, rows.iterrows()):
+            colour = _COLOURS[row["direction"] or ""]
+            if np.isnan(row["lower"]):
+                ax.text(0, yi, f"{row['error']}", va="center", fontsize=8)
+                continue
+            ax.errorbar(row["effect"], yi, xerr=[[row["effect"] - row["lower"]],
+                                                 [row["upper"] - row["effect"]]],
+                        fmt="o", color=colour, capsize=4, lw=2)
+            ax.annotate(f"{row['effect']:+.1f}%", (row["effect"], yi), textcoords="offset points",
+                        xytext=(0, 6), ha="center", fontsize=8, color=colour)
+        ax.axvline(0, color="#999999", lw=1, ls="--")
+        ax.set_yticks(y, treatments)
+        ax.set_ylim(-0.7, len(treatments) - 0.3)
+        star = " (primary)" if metric == report.settings.primary_metric else ""
+        ax.set_title(f"{metric}{star}", fontsize=10, loc="left")
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel(f"effect vs {report.control}, % of control mean "
+                           f"({(1 - report.settings.alpha) * 100:.0f}% Welch interval)")
+    correction = report.settings.correction
+    fig.suptitle(f"{report.experiment}" + (" (A/A)" if report.mode == "aa" else "")
+                 + f"\ngreen/red: significantly better/worse (p adjusted: {correction})",
+                 fontsize=10)
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
