@@ -1,0 +1,22 @@
+"""The simulated world and the users who listen to it.
+
+- world.py / world_io.py: generate, save and load a world (catalog, embeddings, users)
+- user_model.py: the user model's parameters (config/user_model.yml)
+- response.py: listen time and budget (the choice model)
+- session.py: one session step by step; inprocess.py: many, vectorised
+- http_runner.py: users talking to the service over HTTP; results.py, rendering.py
+- agents.py: in-process policies; gym_env.py: a gymnasium Env (optional extra)
+"""
+
+from recctl.sim.http_runner import run_http_simulation
+from recctl.sim.inprocess import InProcessResult, Policy, StepBatch, simulate_in_process
+from recctl.sim.results import DaySummary, SimulationResult
+from recctl.sim.user_model import UserModel, load_user_model
+from recctl.sim.world import World, WorldParams, generate_world
+from recctl.sim.world_io import build_world, load_world, load_world_params, save_world
+
+__all__ = [
+    "DaySummary", "InProcessResult", "Policy", "SimulationResult", "StepBatch", "UserModel",
+    "World", "WorldParams", "build_world", "generate_world", "load_user_model", "load_world",
+    "load_world_params", "run_http_simulation", "save_world", "simulate_in_process",
+]

@@ -1,0 +1,132 @@
+"""Simulated users listening to the service over HTTP.
+
+`run_http_simulation` runs `days` days of `episodes` sessions each against the service
+(a balancer URL, or several replica URLs used round robin), with `concurrency` sessions
+in flight. Per episode:
+
+    state = start_session(...)                 user, interest, first track (time 1.0)
+    until the session ends:
+        POST /next/{user} {"track": last, "time": its time, "session": id} -> next track
+        the user listens (session.SessionState.consume)
+    POST /last/{user} {"track": last, "time": its time, "session": id}
+
+Users, sessions and listening decisions depend only on (seed, day, episode) and the
+answers, not on concurrency or scheduling. A session whose request fails on every
+replica is counted as failed (its partial stats are discarded) and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import numpy as np
+from rich.console import Console
+
+from recctl.sim.rendering import episode_progress
+from recctl.sim.replica_client import ReplicaClient, RequestFailed
+from recctl.sim.results import SimulationResult
+from recctl.sim.session import EpisodeKey, start_session
+from recctl.sim.user_model import UserModel
+from recctl.sim.world import World
+
+MAX_ERROR_EXAMPLES = 10
+
+
+@dataclass
+class _Columns:
+    """Per-episode outcome arrays, filled by the workers."""
+
+    user: np.ndarray
+    session_time: np.ndarray
+    steps: np.ndarray
+    failed: np.ndarray
+
+
+async def _run_episode(client: ReplicaClient, world: World, model: UserModel, key: EpisodeKey,
+                       index: int, out: _Columns, errors: list[str]) -> None:
+    state = start_session(world, model, key)
+    out.user[index] = state.user
+    try:
+        while not state.finished:
+            body = {"track": state.last_track, "time": state.last_time,
+                    "session": key.session_id}
+            answer = await client.post(f"/next/{state.user}", body)
+            track = answer.get("track")
+            if not isinstance(track, int) or not 0 <= track < world.n_tracks:
+                raise RequestFailed(f"/next/{state.user} answered {answer!r}, "
+                                    f"not a track in 0..{world.n_tracks - 1}")
+            state.consume(track, world, model)
+        await client.post(f"/last/{state.user}", {"track": state.last_track,
+                                                  "time": state.last_time,
+                                                  "session": key.session_id})
+    except RequestFailed as exc:
+        out.failed[index] = True
+        out.steps[index] = state.steps
+        if len(errors) < MAX_ERROR_EXAMPLES:
+            errors.append(f"episode {key.session_id}: {exc}")
+        return
+    out.session_time[index] = state.session_time
+    out.steps[index] = state.steps
+
+
+async def simulate_http(world: World, user_model: UserModel, targets: list[str], *,
+                        episodes: int, days: int = 1, seed: int = 0, concurrency: int = 64,
+                        console: Console | None = None, progress: bool = True,
+                        timeout: float = 10.0) -> SimulationResult:
+    """The async form of `run_http_simulation` (same arguments)."""
+    console = console or Console(stderr=True)
+    total = episodes * days
+    out = _Columns(user=np.full(total, -1, dtype=np.int64), session_time=np.full(total, np.nan),
+                   steps=np.zeros(total, dtype=np.int64), failed=np.zeros(total, dtype=bool))
+    errors: list[str] = []
+    world.interest_neighbours(user_model.interest_neighbours)  # build the cache up front
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        client = ReplicaClient(session, targets)
+        with episode_progress(console, progress) as bar:
+            for day in range(days):
+                task = bar.add_task(f"day {day}", total=episodes)
+                queue = iter(range(episodes))
+
+                async def worker(day: int = day, task: int = task) -> None:
+                    for episode in queue:
+                        await _run_episode(client, world, user_model,
+                                           EpisodeKey(seed, day, episode),
+                                           day * episodes + episode, out, errors)
+                        bar.advance(task)
+
+                await asyncio.gather(*(worker() for _ in range(min(concurrency, episodes))))
+    return SimulationResult(
+        seed=seed, targets=list(client.targets),
+        day=np.repeat(np.arange(days, dtype=np.int64), episodes),
+        episode=np.tile(np.arange(episodes, dtype=np.int64), days),
+        user=out.user, session_time=out.session_time, steps=out.steps, failed=out.failed,
+        acked_requests=client.acked, retried_requests=client.retried, errors=errors,
+        elapsed_seconds=time.perf_counter() - started)
+
+
+def run_http_simulation(world: World, user_model: UserModel, targets: list[str], *,
+                        episodes: int, days: int = 1, seed: int = 0, concurrency: int = 64,
+                        console: Console | None = None, progress: bool = True,
+                        timeout: float = 10.0) -> SimulationResult:
+    """Run simulated users against the service over HTTP and return every episode's outcome.
+
+    Args:
+        world, user_model: the hidden world and the user model.
+        targets: base URLs (a balancer, or replicas used round robin with failover).
+        episodes: sessions per day; each picks a user uniformly at random.
+        days: days simulated one after the other.
+        seed: with (day, episode) it fixes every random draw of the users.
+        concurrency: sessions in flight at once (and the connection pool size).
+        console: where the progress bar goes (stderr if None).
+        progress: show a progress bar (only on a terminal).
+        timeout: seconds per request attempt before failing over.
+    """
+    return asyncio.run(simulate_http(world, user_model, targets, episodes=episodes, days=days,
+                                     seed=seed, concurrency=concurrency, console=console,
+                                     progress=progress, timeout=timeout))

@@ -1,0 +1,69 @@
+"""Counter-based random streams: every random draw of an episode is a pure function of
+(seed, day, episode, stream, step).
+
+The simulator's users, sessions and listening decisions must not depend on how episodes
+are scheduled (workers, concurrency, batch size). Instead of one sequential generator,
+each draw is hashed from its coordinates with the SplitMix64 finaliser:
+
+    key = mix(mix(mix(mix(seed) ^ day) ^ episode) ^ (stream << 32 | step))
+    u   = (key >> 11) * 2**-53            # uniform on [0, 1), 53 random bits
+
+so the scalar path (HTTP runner, gym env) and the vectorised path (in-process) draw the
+same numbers for the same episode. Both compute with numpy uint64 arrays, where
+multiplication wraps modulo 2**64 (which SplitMix64 needs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_MASK = (1 << 64) - 1
+
+# Streams of an episode (the `stream` coordinate).
+USER = 1  # which user starts the episode
+INTEREST = 2  # which of the user's interests is the session's
+FIRST_TRACK = 3  # which of the interest's neighbours is played first
+BUDGET = 4  # the uniform compared with the listen time at each step
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64: add the golden gamma, then the avalanche finaliser (wrapping uint64)."""
+    x = x + _GOLDEN
+    x = (x ^ (x >> np.uint64(30))) * _M1
+    x = (x ^ (x >> np.uint64(27))) * _M2
+    return x ^ (x >> np.uint64(31))
+
+
+def _u64(value: int | np.ndarray) -> np.ndarray:
+    """Integers as uint64 (negative ones wrap modulo 2**64)."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.int64, copy=False).astype(np.uint64)
+    return np.asarray(int(value) & _MASK, dtype=np.uint64)
+
+
+def uniforms(seed: int, day: int, episodes: np.ndarray | int, stream: int,
+             step: np.ndarray | int = 0) -> np.ndarray:
+    """Uniform draws on [0, 1), one per episode (broadcast with `step`), as float64.
+
+    Args:
+        seed: the simulation seed.
+        day: the day index.
+        episodes: episode indices within the day (int array or one int).
+        stream: one of USER, INTEREST, FIRST_TRACK, BUDGET.
+        step: the step within the episode (array broadcast with `episodes`, or one int).
+    """
+    with np.errstate(over="ignore"):
+        key = _mix(_u64(seed))
+        key = _mix(key ^ _u64(day))
+        key = _mix(key ^ _u64(np.asarray(episodes, dtype=np.int64)))
+        tag = (np.uint64(stream) << np.uint64(32)) | _u64(np.asarray(step, dtype=np.int64))
+        key = _mix(key ^ tag)
+    return (key >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
+
+
+def choose_index(u: np.ndarray, n: int | np.ndarray) -> np.ndarray:
+    """Map uniforms on [0, 1) to indices in [0, n): floor(u * n), as int64."""
+    return np.minimum(np.floor(u * n).astype(np.int64), np.asarray(n, dtype=np.int64) - 1)

@@ -1,0 +1,100 @@
+"""A small stand-in for the botify service, for the simulator's HTTP tests and benchmark.
+
+Implements the HTTP API (`POST /next/{user}`, `POST /last/{user}`, `GET /`) and writes
+one event-log line per answered request (flushed before answering). Recommenders:
+`random` (uniform) or `hash` (a deterministic function of user and track, so two runs
+that send the same requests get the same answers). `--die-after N` makes the process
+exit hard when its N-th request arrives, without answering or logging it: a replica
+dying mid-run. Prints "PORT <n>" on stdout once it listens.
+
+    python tests/sim/fake_botify.py --tracks 1000 --log /tmp/r1/data.json [--port 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import time
+
+import orjson
+from aiohttp import web
+
+
+def hash_recommendation(user: int, track: int, tracks: int) -> int:
+    """A fixed pseudo-random track for (user, track)."""
+    x = (user * 1_000_003 + track * 7919 + 12345) & 0xFFFFFFFF
+    x = (x ^ (x >> 16)) * 0x45D9F3B & 0xFFFFFFFF
+    x = (x ^ (x >> 16)) * 0x45D9F3B & 0xFFFFFFFF
+    return (x ^ (x >> 16)) % tracks
+
+
+def build_app(tracks: int, mode: str, log_path: str, die_after: int) -> web.Application:
+    log = open(log_path, "ab")
+    state = {"requests": 0}
+    rng = random.Random(0)
+
+    async def handle(request: web.Request, message: str) -> web.Response:
+        state["requests"] += 1
+        if die_after and state["requests"] >= die_after:
+            os._exit(17)
+        try:
+            user = int(request.match_info["user"])
+            body = orjson.loads(await request.read())
+            track, listened = int(body["track"]), float(body["time"])
+        except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
+            return web.json_response({"error": "bad request"}, status=400)
+        if message == "next":
+            rec = (hash_recommendation(user, track, tracks) if mode == "hash"
+                   else rng.randrange(tracks))
+            answer = {"user": user, "track": rec}
+        else:
+            rec, answer = None, {"user": user}
+        line = {"message": message, "timestamp": int(time.time() * 1000), "user": user,
+                "track": track, "time": listened, "latency": 0.0, "recommendation": rec,
+                "experiments": {}, "session": body.get("session")}
+        log.write(orjson.dumps(line) + b"\n")
+        log.flush()
+        return web.json_response(answer)
+
+    async def next_(request: web.Request) -> web.Response:
+        return await handle(request, "next")
+
+    async def last(request: web.Request) -> web.Response:
+        return await handle(request, "last")
+
+    async def root(request: web.Request) -> web.Response:
+        return web.json_response({"status": "alive", "message": "fake botify"})
+
+    app = web.Application()
+    app.add_routes([web.get("/", root), web.post("/next/{user}", next_),
+                    web.post("/last/{user}", last)])
+    return app
+
+
+async def serve(args: argparse.Namespace) -> None:
+    runner = web.AppRunner(build_app(args.tracks, args.mode, args.log, args.die_after),
+                           access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", args.port)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    sys.stdout.write(f"PORT {port}\n")
+    sys.stdout.flush()
+    await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--tracks", type=int, required=True)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--mode", choices=("random", "hash"), default="random")
+    parser.add_argument("--die-after", type=int, default=0)
+    asyncio.run(serve(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
