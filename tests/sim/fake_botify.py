@@ -16,8 +16,11 @@ import argparse
 import asyncio
 import os
 import random
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 from aiohttp import web
@@ -84,6 +87,35 @@ async def serve(args: argparse.Namespace) -> None:
     sys.stdout.write(f"PORT {port}\n")
     sys.stdout.flush()
     await asyncio.Event().wait()
+
+
+@dataclass
+class FakeReplica:
+    """A running fake botify process: its URL and its event log."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log: Path
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def start_fake_replica(log: Path, tracks: int, mode: str = "random",
+                       die_after: int = 0) -> FakeReplica:
+    """Start this script as a process on a free loopback port; returns once it listens."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--tracks", str(tracks), "--log", str(log), "--mode", mode,
+         "--die-after", str(die_after)], stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    line = process.stdout.readline().decode()
+    if not line.startswith("PORT "):
+        process.kill()
+        raise RuntimeError(f"fake botify did not start: {line!r}")
+    return FakeReplica(process, f"http://127.0.0.1:{int(line.split()[1])}", log)
 
 
 def main() -> None:
