@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -14,15 +14,15 @@ console = Console()
 def world(
     out: Annotated[Path, typer.Option("--out", help="The folder to write the world into; it "
                                       "is created if it does not exist.", show_default=False)],
-    tracks: Annotated[Optional[int], typer.Option(
+    tracks: Annotated[int | None, typer.Option(
         "--tracks", min=10, help="The number of tracks in the catalog (default from "
         "config/world.yml: 50,000).")] = None,
-    users: Annotated[Optional[int], typer.Option(
+    users: Annotated[int | None, typer.Option(
         "--users", min=1, help="The number of simulated users (default from "
         "config/world.yml: 10,000).")] = None,
     seed: Annotated[int, typer.Option(
         "--seed", help="The seed; the same seed and sizes give the same world.")] = 0,
-    config: Annotated[Optional[Path], typer.Option(
+    config: Annotated[Path | None, typer.Option(
         "--config", help="A YAML file of world parameters to use instead of "
         "config/world.yml.", rich_help_panel="Advanced")] = None,
 ) -> None:

@@ -33,7 +33,7 @@ def scalar_policy(agent: Callable[[int, int, float], int]) -> Policy:
     def policy(batch: StepBatch) -> np.ndarray:
         return np.fromiter(
             (agent(u, t, x) for u, t, x in zip(batch.users.tolist(), batch.prev_tracks.tolist(),
-                                               batch.prev_times.tolist())),
+                                               batch.prev_times.tolist(), strict=True)),
             dtype=np.int64, count=len(batch.users))
 
     return policy

@@ -29,7 +29,7 @@ class EventLogWriter:
 
     def __init__(self, path: Path, seed: int, day: int, experiment: str | None) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "ab")
+        self._handle = open(path, "ab")  # noqa: SIM115 (closed by close())
         self._seed, self._experiment = seed, experiment
         self._base = BASE_US + day * DAY_US
         self._prefix = f"{seed}-{day}-"
@@ -47,7 +47,7 @@ class EventLogWriter:
         rec_list = recs.tolist() if recs is not None else [None] * len(users)
         for user, episode, track, time, rec, row in zip(
                 users.tolist(), episodes.tolist(), tracks.tolist(), times.tolist(), rec_list,
-                rows.tolist()):
+                rows.tolist(), strict=True):
             event = make_event(message, self._base + self.lines * LINE_SPACING_US, user, track,
                                time, 0.0, rec, self._experiments(arms, row),
                                session=f"{self._prefix}{episode}", replica=REPLICA)

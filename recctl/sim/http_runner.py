@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -93,7 +94,8 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
                 task = bar.add_task(f"day {day}", total=episodes)
                 queue = iter(range(episodes))
 
-                async def worker(day: int = day, task: int = task) -> None:
+                async def worker(day: int = day, task: int = task,
+                                 queue: Iterator[int] = queue) -> None:
                     for episode in queue:
                         await _run_episode(client, world, user_model,
                                            EpisodeKey(seed, day, episode),

@@ -10,31 +10,36 @@ from __future__ import annotations
 
 import numpy as np
 
-_ADJECTIVES = (
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_ADJECTIVES = _words(
     "Velvet Golden Silver Hollow Electric Quiet Broken Neon Paper Crystal Midnight Wild "
     "Lonely Northern Burning Frozen Gentle Restless Crimson Amber Violet Lunar Solar Distant "
     "Hidden Silent Sweet Bitter Faded Endless Little Secret Summer Winter Autumn Spring "
     "Scarlet Cosmic Analog Digital Vintage Savage Honest Open Heavy Bright Dark Blue Green"
-).split()
-_NOUNS = (
+)
+_NOUNS = _words(
     "Foxes Rivers Mirrors Lights Wolves Echoes Gardens Machines Horizons Satellites Tides "
     "Lanterns Ghosts Pilots Sparrows Thieves Dreamers Strangers Giants Waves Oceans Comets "
     "Harbors Bridges Engines Shadows Flowers Stones Clouds Canyons Kites Cities Roads Hearts "
     "Fires Forests Stars Bells Saints Owls Ravens Islands Valleys Signals Arrows Seasons"
-).split()
-_SINGULAR = (
+)
+_SINGULAR = _words(
     "Heart River Mirror Light Echo Garden Machine Horizon Tide Lantern Ghost Road Window "
     "Morning Evening Night Summer Storm Dream City Ocean Fire Forest Star Rain Moon Sun "
     "Island Valley Signal Arrow Season Train Letter Song Dance Shore Desert Harbor Sky Door"
-).split()
-_VERBS = (
+)
+_VERBS = _words(
     "Running Falling Dancing Waiting Dreaming Burning Chasing Drifting Calling Breaking "
     "Shining Fading Holding Leaving Singing Turning Walking Flying Sleeping Counting"
-).split()
-_SYLLABLES = (
+)
+_SYLLABLES = _words(
     "ka lo mi ra ven den sa ri to na el la mar ko li an ta ne vi so re da lu ka ze "
     "bel or is ni ha jo"
-).split()
+)
 _ROMAN = ("II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X")
 
 
@@ -46,7 +51,8 @@ def _made_up_words(rng: np.random.Generator, n: int) -> list[str]:
     """Pronounceable words of 2-3 syllables, capitalised ("Kalden", "Mirasa")."""
     counts = rng.integers(2, 4, size=n)
     picks = rng.integers(0, len(_SYLLABLES), size=(n, 3))
-    return ["".join(_SYLLABLES[j] for j in row[:c]).capitalize() for row, c in zip(picks, counts)]
+    return ["".join(_SYLLABLES[j] for j in row[:c]).capitalize()
+            for row, c in zip(picks, counts, strict=True)]
 
 
 def artist_names(rng: np.random.Generator, n: int) -> list[str]:

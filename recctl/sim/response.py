@@ -19,7 +19,8 @@ import numpy as np
 from recctl.sim.user_model import UserModel
 
 
-def affinity(embeddings: np.ndarray, tracks: np.ndarray, interest_vectors: np.ndarray) -> np.ndarray:
+def affinity(embeddings: np.ndarray, tracks: np.ndarray,
+             interest_vectors: np.ndarray) -> np.ndarray:
     """dot(x_track, x_interest) per row, in float64."""
     return np.einsum("nd,nd->n", embeddings[tracks].astype(np.float64),
                      interest_vectors.astype(np.float64))

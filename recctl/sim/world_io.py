@@ -39,7 +39,8 @@ def save_world(world: World, out: Path) -> list[Path]:
     with open(out / TRACKS_FILE, "wb") as handle:
         handle.writelines(
             orjson.dumps({"track": t, "artist": world.artist_names[a], "title": title}) + b"\n"
-            for t, (a, title) in enumerate(zip(world.track_artist.tolist(), world.titles))
+            for t, (a, title) in enumerate(
+                zip(world.track_artist.tolist(), world.titles, strict=True))
         )
     np.save(out / EMBEDDINGS_FILE, world.embeddings.astype(np.float32))
     with open(out / USERS_FILE, "wb") as handle:
@@ -48,7 +49,7 @@ def save_world(world: World, out: Path) -> list[Path]:
                           "consume_sharpness": sharpness}) + b"\n"
             for u, (interests, bias, sharpness) in enumerate(zip(
                 world.interests.tolist(), world.consume_bias.tolist(),
-                world.consume_sharpness.tolist()))
+                world.consume_sharpness.tolist(), strict=True))
         )
     files = [out / TRACKS_FILE, out / EMBEDDINGS_FILE, out / USERS_FILE]
     if world.track_genre is not None:

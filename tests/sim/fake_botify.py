@@ -35,7 +35,7 @@ def hash_recommendation(user: int, track: int, tracks: int) -> int:
 
 
 def build_app(tracks: int, mode: str, log_path: str, die_after: int) -> web.Application:
-    log = open(log_path, "ab")
+    log = open(log_path, "ab")  # noqa: SIM115 (lives as long as the process)
     state = {"requests": 0}
     rng = random.Random(0)
 

@@ -49,7 +49,7 @@ def test_streams_are_pure_functions_of_their_coordinates() -> None:
     assert not np.array_equal(a, streams.uniforms(4, 1, episodes, streams.BUDGET, 4))
     assert not np.array_equal(a, streams.uniforms(3, 2, episodes, streams.BUDGET, 4))
     big = streams.uniforms(0, 0, np.arange(100_000), streams.USER)
-    assert 0.0 <= big.min() and big.max() < 1.0
+    assert big.min() >= 0.0 and big.max() < 1.0
     assert abs(big.mean() - 0.5) < 0.005  # se = 0.29 / sqrt(1e5) ~ 0.0009
     counts = np.bincount(streams.choose_index(big, 10), minlength=10)
     assert counts.min() > 9_500 and counts.max() < 10_500

@@ -47,8 +47,8 @@ def test_world_shape_and_distributions(small_world: World) -> None:
     assert genre_sizes[0] > 2 * genre_sizes[-1]  # Zipf-sized genres
     assert w.interests.shape == (2_000, 3)
     assert all(len(set(row)) == 3 for row in w.interests.tolist())
-    assert 0 <= w.consume_bias.min() and w.consume_bias.max() <= 10
-    assert 0.5 <= w.consume_sharpness.min() and w.consume_sharpness.max() <= 2
+    assert w.consume_bias.min() >= 0 and w.consume_bias.max() <= 10
+    assert w.consume_sharpness.min() >= 0.5 and w.consume_sharpness.max() <= 2
     # Interests follow a skewed popularity: some tracks are many users' interest.
     assert np.bincount(w.interests.ravel()).max() >= 3
 
