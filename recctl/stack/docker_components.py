@@ -96,7 +96,7 @@ def exec_ok(container: Container, command: list[str]) -> bool:
         result = container.exec_run(command, stdout=True, stderr=False)
     except docker.errors.APIError as exc:
         raise OSError(f"exec failed: {exc}") from None
-    return result.exit_code == 0
+    return bool(result.exit_code == 0)
 
 
 def exit_reason(container: Container) -> str | None:

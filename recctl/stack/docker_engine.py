@@ -6,6 +6,7 @@ find them from another shell (or after a crash) without trusting saved ids alone
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -119,12 +120,8 @@ def remove_run(client: docker.DockerClient, run_id: str, *, stop_timeout: int = 
         except docker.errors.NotFound:
             pass
     for volume in found.volumes:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             volume.remove(force=True)
-        except docker.errors.NotFound:
-            pass
     for network in found.networks:
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             network.remove()
-        except docker.errors.NotFound:
-            pass

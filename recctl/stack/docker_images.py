@@ -10,10 +10,10 @@ because containers may not reach PyPI (a proxy, an offline registry mirror).
 from __future__ import annotations
 
 import hashlib
-import io
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import IO
 
 import docker
 import docker.errors
@@ -66,7 +66,7 @@ def image_python_version(client: docker.DockerClient, image: str) -> str:
     if status.get("StatusCode") != 0 or not output:
         raise RecctlError(f"base image {image} has no working python3 ({output[-300:]!r})",
                           "set stack.images.base to an image with Python 3.11 and pip")
-    return output.splitlines()[-1]
+    return str(output.splitlines()[-1])
 
 
 def _source_files(root: Path) -> list[Path]:
@@ -95,8 +95,9 @@ def _context_digest(root: Path, files: list[Path], wheels: Path | None, base_id:
     return digest.hexdigest()[:16]
 
 
-def _write_context(root: Path, files: list[Path], wheels: Path | None, out: io.IOBase) -> None:
-    with tarfile.open(fileobj=out, mode="w") as archive:  # type: ignore[arg-type]
+def _write_context(root: Path, files: list[Path], wheels: Path | None,
+                   out: IO[bytes]) -> None:
+    with tarfile.open(fileobj=out, mode="w") as archive:
         for path in files:
             archive.add(path, arcname=str(path.relative_to(root)), recursive=False)
         folder = tarfile.TarInfo(WHEELS_IN_CONTEXT)
@@ -151,7 +152,7 @@ def build_service_image(client: docker.DockerClient, base_image: str) -> str:
     except docker.errors.ImageNotFound:
         pass
     with tempfile.TemporaryFile() as context:  # the wheels make it ~100 MB: not in memory
-        _write_context(root, files, wheels, context)  # type: ignore[arg-type]
+        _write_context(root, files, wheels, context)
         context.seek(0)
         try:
             client.images.build(

@@ -83,6 +83,13 @@ class DockerRuntime:
         state.save()  # from here on, `down` can clean up whatever got created
         try:
             self._start(client, loaded, state, service_image, prefix, console)
+        except docker.errors.APIError as exc:
+            remove_run(client, state.run_id, stop_timeout=2)
+            raise RecctlError(
+                f"the Docker engine could not start the stack: {exc.explanation or exc}",
+                "check stack.images (each image must provide the command the runtime runs: "
+                "redis-server, nginx, recctl); everything this run created was removed",
+            ) from None
         except BaseException:
             remove_run(client, state.run_id, stop_timeout=2)
             raise
@@ -110,7 +117,7 @@ class DockerRuntime:
                                               container=container.id))
         state.save()
         with console.status(f"waiting for {len(replicas)} replicas to load the artifacts"):
-            for info, container in zip(state.replicas, replicas):
+            for info, container in zip(state.replicas, replicas, strict=True):
                 parts.wait_for(container, parts.READY_PROBE, info.name, READY_TIMEOUT)
 
         port = spec.stack.port or free_port(spec.stack.host)
