@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import aiohttp
 import numpy as np
 from rich.console import Console
+from rich.progress import TaskID
 
 from recctl.sim.rendering import episode_progress
 from recctl.sim.replica_client import ReplicaClient, RequestFailed
@@ -94,7 +95,7 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
                 task = bar.add_task(f"day {day}", total=episodes)
                 queue = iter(range(episodes))
 
-                async def worker(day: int = day, task: int = task,
+                async def worker(day: int = day, task: TaskID = task,
                                  queue: Iterator[int] = queue) -> None:
                     for episode in queue:
                         await _run_episode(client, world, user_model,

@@ -55,7 +55,7 @@ def user_model_from_mapping(raw: dict[str, Any], source: str = "user model") -> 
                           f"known keys: {', '.join(known)}")
     try:
         values = {name: (int(v) if known[name] == "int" else float(v)) for name, v in raw.items()}
-        return UserModel(**values)
+        return UserModel(**values)  # type: ignore[arg-type]
     except (TypeError, ValueError) as exc:
         raise RecctlError(f"{source}: {exc}", "fix the value in the user model file") from None
 

@@ -20,7 +20,9 @@ number of users leaves the catalog unchanged.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,7 @@ from recctl.sim.knn import top_k_inner_product
 
 GENERATOR_VERSION = "recctl.sim.world/1"
 INTERESTS_PER_USER = 3
+NEIGHBOURS_CACHE_PREFIX = "interest_neighbours_k"
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class World:
     consume_sharpness: np.ndarray  # float64 (U,)
     track_genre: np.ndarray | None = None  # int64 (T,), None for worlds made elsewhere
     manifest: dict[str, Any] = field(default_factory=dict)
+    cache_dir: Path | None = None  # where neighbour tables are cached (the world's folder)
     _neighbours: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
@@ -81,12 +85,23 @@ class World:
     def interest_neighbours(self, k: int) -> np.ndarray:
         """(U, I, k) int64: the k nearest tracks by inner product to each user's interests.
 
-        Computed once per k over the distinct interest tracks, then cached.
+        Computed once per k over the distinct interest tracks, then cached in memory and,
+        for a world loaded from a folder, in `interest_neighbours_k{k}.npy` there.
         """
-        if k not in self._neighbours:
-            unique, inverse = np.unique(self.interests, return_inverse=True)
-            table = top_k_inner_product(self.embeddings, self.embeddings[unique], k)
-            self._neighbours[k] = table[inverse.reshape(self.interests.shape)]
+        if k in self._neighbours:
+            return self._neighbours[k]
+        cached = self.cache_dir / f"{NEIGHBOURS_CACHE_PREFIX}{k}.npy" if self.cache_dir else None
+        if cached is not None and cached.is_file():
+            table = np.load(cached)
+            if table.shape == (*self.interests.shape, min(k, self.n_tracks)):
+                self._neighbours[k] = table
+                return table
+        unique, inverse = np.unique(self.interests, return_inverse=True)
+        table = top_k_inner_product(self.embeddings, self.embeddings[unique], k)
+        self._neighbours[k] = table[inverse.reshape(self.interests.shape)]
+        if cached is not None:
+            with contextlib.suppress(OSError):  # a read-only folder: keep it in memory only
+                np.save(cached, self._neighbours[k])
         return self._neighbours[k]
 
 

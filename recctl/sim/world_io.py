@@ -23,7 +23,13 @@ import yaml
 from recctl.errors import RecctlError
 from recctl.paths import config_file
 from recctl.sim.user_model import UserModel
-from recctl.sim.world import INTERESTS_PER_USER, World, WorldParams, generate_world
+from recctl.sim.world import (
+    INTERESTS_PER_USER,
+    NEIGHBOURS_CACHE_PREFIX,
+    World,
+    WorldParams,
+    generate_world,
+)
 
 TRACKS_FILE = "tracks.json"
 EMBEDDINGS_FILE = "embeddings.npy"
@@ -36,6 +42,8 @@ WORLD_CONFIG = "world.yml"
 def save_world(world: World, out: Path) -> list[Path]:
     """Write `world` into folder `out` (created if needed); returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(f"{NEIGHBOURS_CACHE_PREFIX}*.npy"):
+        stale.unlink()
     with open(out / TRACKS_FILE, "wb") as handle:
         handle.writelines(
             orjson.dumps({"track": t, "artist": world.artist_names[a], "title": title}) + b"\n"
@@ -122,6 +130,7 @@ def load_world(folder: Path, user_model: UserModel | None = None) -> World:
                                     for row in users], dtype=np.float64),
         track_genre=np.load(genres_path).astype(np.int64) if genres_path.is_file() else None,
         manifest=orjson.loads(manifest_path.read_bytes()) if manifest_path.is_file() else {},
+        cache_dir=folder,
     )
 
 

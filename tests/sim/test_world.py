@@ -110,3 +110,12 @@ def test_world_command_writes_a_loadable_world(tmp_path: Path) -> None:
     assert world.n_tracks == 2_000 and world.n_users == 100
     assert np.array_equal(world.embeddings,
                           generate_world(WorldParams(tracks=2_000, users=100), 5).embeddings)
+
+
+def test_interest_neighbours_are_cached_in_the_world_folder(tmp_path: Path) -> None:
+    save_world(generate_world(SMALL, 4), tmp_path)
+    first = load_world(tmp_path).interest_neighbours(10)
+    assert (tmp_path / "interest_neighbours_k10.npy").is_file()
+    assert np.array_equal(load_world(tmp_path).interest_neighbours(10), first)
+    save_world(generate_world(SMALL, 5), tmp_path)  # a new world drops the stale cache
+    assert not (tmp_path / "interest_neighbours_k10.npy").exists()
