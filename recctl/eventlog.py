@@ -153,7 +153,7 @@ def iter_events(files: Iterable[Path], summary: ReadSummary | None = None) -> It
 
 def _check(event: _Event) -> None:
     # msgspec keeps `experiments` raw: check its shape here.
-    _check_experiments(orjson.loads(event.experiments))
+    _check_experiments(orjson.loads(bytes(event.experiments)))
 
 
 def _check_experiments(value: Any) -> None:

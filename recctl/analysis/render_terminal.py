@@ -35,8 +35,9 @@ def comparison_table(report: Report) -> Table:
     for name, justify in [("arm", "left"), ("metric", "left"), ("control", "right"),
                           ("treatment", "right"), ("effect", "right"), ("lower", "right"),
                           ("upper", "right"), ("p", "right"), ("p adj.", "right"),
-                          ("significant", "center")]:
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+                          ("sig.", "center")]:
+        # Names never wrap; numbers are short enough to fit 120 columns.
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in report.table.itertuples():
         mark = "*" if row.primary else ""
         verdict = row.error or ("yes" if row.significant else "no")

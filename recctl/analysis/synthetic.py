@@ -45,12 +45,13 @@ def generate_events(
     tracks = rng.geometric(1.0 / (1.0 + taste[session_user]))
     tracks = np.minimum(tracks, 200)
 
-    # Session starts: each user begins somewhere in a day, then returns hours later.
+    # Session starts: each user begins somewhere in a day, then returns hours after the
+    # previous session ended (sessions of one user never overlap).
     first = np.cumsum(sessions) - sessions
-    nth = np.arange(n_sessions) - np.repeat(first, sessions)
     base = rng.integers(0, 86_400_000, size=users)[session_user]
-    gaps = rng.integers(3_600_000, 36_000_000, size=n_sessions)
-    start = start_ms + base + nth * gaps
+    span = tracks * 25_000 + 10_000 + rng.integers(3_600_000, 36_000_000, size=n_sessions)
+    before = np.cumsum(span) - span  # all earlier sessions, of every user
+    start = start_ms + base + before - np.repeat(before[first], sessions)
 
     event_session = np.repeat(np.arange(n_sessions), tracks)
     offsets = np.cumsum(tracks) - tracks
@@ -58,8 +59,10 @@ def generate_events(
     step_ms = rng.integers(2_000, 30_000, size=len(event_session))
     timestamp_ms = start[event_session] + position * 25_000 + step_ms // 10
     last_position = (position == tracks[event_session] - 1)
-    # Some sessions never close: their final `last` is missing (the run stopped).
-    unclosed = rng.random(n_sessions) < unclosed_share
+    # Some users' final session never closes: the run stopped before their `last`.
+    final_session = np.cumsum(sessions) - 1
+    unclosed = np.zeros(n_sessions, dtype=bool)
+    unclosed[final_session] = rng.random(users) < unclosed_share
     keep = ~(last_position & unclosed[event_session])
 
     listen = np.clip(rng.beta(0.7, 0.9, size=len(event_session)) * 1.1, 0.0, 1.0)

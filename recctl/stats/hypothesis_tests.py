@@ -53,7 +53,7 @@ class WelchTTest(TwoSampleTest):
         se = math.sqrt(share_c + share_t)
         dof = (share_c + share_t) ** 2 / (share_c**2 / (c.n - 1) + share_t**2 / (t.n - 1))
         diff = t.mean - c.mean
-        half = ss.t.ppf(1 - self.alpha / 2, dof) * se
+        half = float(ss.t.ppf(1 - self.alpha / 2, dof)) * se
         p_value = float(2 * ss.t.sf(abs(diff / se), dof))
         return ((diff - half) / c.mean * 100, (diff + half) / c.mean * 100, p_value, dof)
 
@@ -68,7 +68,7 @@ class DeltaMethodTest(TwoSampleTest):
         variance = (t.variance / (t.n * c.mean**2)
                     + t.mean**2 * c.variance / (c.n * c.mean**4))
         se = math.sqrt(variance)
-        half = ss.norm.ppf(1 - self.alpha / 2) * se
+        half = float(ss.norm.ppf(1 - self.alpha / 2)) * se
         p_value = float(2 * ss.norm.sf(abs(ratio / se)))
         return ((ratio - half) * 100, (ratio + half) * 100, p_value, math.inf)
 

@@ -15,6 +15,8 @@ class TestResult:
     and `significant` is False).
     """
 
+    __test__ = False  # not a pytest test class, despite the name
+
     control_mean: float
     treatment_mean: float
     effect: float

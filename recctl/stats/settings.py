@@ -18,6 +18,8 @@ class TestSettings:
     method, which accounts for the noise in the control mean too.
     """
 
+    __test__ = False  # not a pytest test class, despite the name
+
     alpha: float = 0.05
     test: TestName = "welch"
 
