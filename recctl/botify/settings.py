@@ -47,4 +47,5 @@ class ServiceSettings:
                 seed=int(env["RECCTL_SEED"]) if env.get("RECCTL_SEED") else None,
             )
         except ValueError as exc:
-            raise RecctlError(f"bad RECCTL_* setting: {exc}", "ports and sizes are integers") from None
+            raise RecctlError(f"bad RECCTL_* setting: {exc}",
+                              "ports and sizes are integers") from None

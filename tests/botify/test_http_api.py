@@ -45,7 +45,8 @@ def test_read_only_endpoints(client):
     status, arms = client.request("GET", "/arms")
     assert status == 200 and arms["experiment"] == "svc_test" and len(arms["artifact_hash"]) == 16
     assert [r["type"] for r in arms["arms"]["T1"]] == ["contextual_mod", "top_pop", "random"]
-    assert client.request("GET", "/track/4") == (200, {"track": 4, "artist": "artist-4", "title": "song 4"})
+    assert client.request("GET", "/track/4") == (
+        200, {"track": 4, "artist": "artist-4", "title": "song 4"})
     assert client.request("GET", "/track/4000")[0] == 404
 
 
@@ -116,14 +117,16 @@ def test_unknown_track_unknown_route_wrong_method_big_body(client):
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
     | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=6,
 )
 bodies = st.one_of(
     st.binary(max_size=64),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.fixed_dictionaries(
-        {"track": st.one_of(st.integers(-5, 2**70), st.floats(), st.booleans(), st.text(max_size=3)),
+        {"track": st.one_of(st.integers(-5, 2**70), st.floats(), st.booleans(),
+                            st.text(max_size=3)),
          "time": st.one_of(st.floats(-2, 2), st.integers(-3, 3), st.none())},
         optional={"session": st.one_of(st.text(max_size=5), st.integers())},
     ).map(lambda v: json.dumps(v).encode()),
@@ -132,7 +135,8 @@ segments = st.one_of(st.integers(-10, 2**70).map(str), st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="/?#%"), max_size=6))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(verb=st.sampled_from(["next", "last", "track"]), segment=segments, body=bodies)
 def test_fuzzed_requests_never_get_a_5xx(api, verb, segment, body):
     from urllib.parse import quote

@@ -120,12 +120,11 @@ def test_contextual_mod_uses_the_last_liked_track(redis_url, artifacts_dir):
 
 def test_contextual_mod_never_recommends_a_heard_track(redis_url, artifacts_dir):
     spec = {"type": "contextual_mod", "fallback": {"type": "random"}}
-    requests, track = [], 3
+    track = 3
     answers: list[int] = []
     for _ in range(N_TRACKS - 1):  # the user always plays what was recommended
         (answer, _who), = ask(redis_url, artifacts_dir, spec, [(9, track, 1.0)])
         answers.append(answer)
-        requests.append(track)
         track = answer
     heard = [3, *answers[:-1]]
     assert len(set(heard)) == len(heard)  # no track twice: all 59 others, then the last one
