@@ -118,7 +118,8 @@ def main() -> None:
                     "--redis", server.url, "--replica", name, "--log-dir", str(work / name)]
 
         started = time.perf_counter()
-        process = subprocess.Popen(argv("bench"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(argv("bench"), stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
         try:
             poll(lambda: http_ok(url + "/ready"), timeout=60, interval=0.02, what="replica")
             print(f"start-up to /ready (cold Redis, loads everything): "
