@@ -48,13 +48,45 @@ def ensure_data(path: Path, console: Console) -> LoadedExperiment:
 
 
 def simulate(loaded: LoadedExperiment, state: RunState, console: Console) -> dict[str, Any]:
-    """Drive the experiment's simulated users through the running stack."""
-    from recctl.sim.service import simulate_experiment
+    """Drive the experiment's simulated users through the running stack; returns a summary
+    (also saved as simulation.json in the run folder)."""
+    from recctl.sim.http_runner import run_http_simulation
+    from recctl.sim.rendering import render_summary
+    from recctl.sim.user_model import load_user_model
+    from recctl.sim.world_io import load_world
 
-    result = simulate_experiment(loaded, simulation_targets(state), console)
-    summary = result.summary_dict()
+    sim = loaded.spec.simulation
+    world_dir = loaded.spec.world_dir
+    if not world_dir.is_dir():
+        raise RecctlError(f"{loaded.path}: world folder {world_dir} does not exist",
+                          f"run `recctl bootstrap --out {loaded.spec.data}` or point `world:` "
+                          "at a folder made by `recctl world`")
+    user_model = load_user_model(sim.user_model)
+    world = load_world(world_dir, user_model)
+    result = run_http_simulation(
+        world, user_model, simulation_targets(state), episodes=sim.episodes, days=sim.days,
+        seed=sim.seed, concurrency=sim.concurrency, console=console,
+    )
+    render_summary(result, console)
+    summary = simulation_summary(result)
     (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def simulation_summary(result: Any) -> dict[str, Any]:
+    days = [
+        {"day": d.day, "episodes": d.episodes, "failed": d.failed,
+         "session_time": d.session_time.mean, "session_time_se": d.session_time.se,
+         "steps": d.steps.mean, "steps_se": d.steps.se}
+        for d in result.day_summaries()
+    ]
+    return {
+        "seed": result.seed, "targets": result.targets, "episodes": result.episodes,
+        "failed_episodes": result.failed_episodes, "acked_requests": result.acked_requests,
+        "retried_requests": result.retried_requests, "errors": result.errors[:5],
+        "elapsed_seconds": round(result.elapsed_seconds, 3),
+        "episodes_per_second": round(result.episodes_per_second, 1), "days": days,
+    }
 
 
 def report_dir_for(state: RunState) -> Path:

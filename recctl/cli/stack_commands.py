@@ -93,7 +93,41 @@ def fetch(experiment: ExperimentArg, run: RunOption = None) -> None:
                       f"an append; kept aside under {result.dest / 'conflicts'}[/]")
 
 
+def simulate(experiment: ExperimentArg, run: RunOption = None) -> None:
+    """Drive the file's simulated users through the running stack (progress bar, summary).
+
+    Uses the `simulation:` block (episodes, days, seed, concurrency) against the stack that
+    `recctl up` started. Example: recctl simulate experiments/aa.yml
+    """
+    from recctl.stack.runs import current_run
+    from recctl.workflow import require_running
+    from recctl.workflow import simulate as run_simulation
+
+    loaded = load_experiment(experiment)
+    state = current_run(loaded.spec.name, run_id=run)
+    require_running(state)
+    run_simulation(loaded, state, console)
+
+
+def run(experiment: ExperimentArg) -> None:
+    """Everything: bootstrap if needed, up, simulate, fetch, report, down.
+
+    Ctrl-C is safe: the stack is torn down and what was logged is still fetched.
+    Example: recctl run experiments/contextualmod-vs-dssm.yml
+    """
+    from recctl.workflow import run_experiment
+
+    try:
+        run_experiment(experiment, console)
+    except KeyboardInterrupt:
+        console.print("[yellow]Interrupted[/]: the stack is down; the logs fetched so far "
+                      "are in cache/.")
+        raise typer.Exit(130) from None
+
+
 def register(app: typer.Typer) -> None:
+    app.command(rich_help_panel="Experiment")(run)
+    app.command(rich_help_panel="Experiment")(simulate)
     panel = "Stack"
     app.command(rich_help_panel=panel)(up)
     app.command(rich_help_panel=panel)(status)

@@ -34,10 +34,9 @@ def stack_up(loaded: LoadedExperiment, console: Console, root: Path | None = Non
                 f"stop it first with `recctl down {loaded.path}`",
             )
     state = new_run(loaded, root)
-    runtime = _runtime(state, loaded)
-    state = runtime.up(loaded, state, console)
+    # Current from the start: a start that fails shows in `status` as a stopped run.
     mark_current(state)
-    return state
+    return _runtime(state, loaded).up(loaded, state, console)
 
 
 @dataclass

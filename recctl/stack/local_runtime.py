@@ -80,7 +80,7 @@ class LocalRuntime:
             log_dir = home / "logs"
             log_dir.mkdir(parents=True, exist_ok=True)
             argv = [
-                sys.executable, "-m", "recctl", "serve",
+                sys.executable, "-m", "recctl.botify",
                 "--artifacts", str(spec.artifacts_dir),
                 "--experiment", str(loaded.path),
                 "--host", spec.stack.host,
