@@ -26,6 +26,7 @@ class I2IParams:
     decay: float = 0.9
     weight_anchor: bool = True
     symmetric: bool = True
+    min_time: float = 0.9
     per_artist: int = 5
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from recctl.train.topk import top_k_rows
+
 
 @dataclass(frozen=True)
 class DSSMParams:
@@ -127,7 +129,9 @@ class TwoTower:
                 total += self._batch(u_index[batch], i_index[batch], log_q) * len(batch)
             self.losses.append(total / max(len(order), 1))
 
-    def _batch(self, ub: np.ndarray, ib: np.ndarray, log_q: np.ndarray) -> float:
+    def loss_and_gradients(self, ub: np.ndarray, ib: np.ndarray, log_q: np.ndarray
+                           ) -> tuple[float, np.ndarray, np.ndarray]:
+        """In-batch softmax loss and its gradients w.r.t. the batch's user and item rows."""
         p = self.params
         assert self.users is not None and self.items is not None
         uh, un = _normalise(self.users.w[ub])
@@ -136,7 +140,7 @@ class TwoTower:
         if p.logq:
             scores -= log_q[ib][None, :]
         n = len(ib)
-        duplicate = ib[None, :] == ib[:, None]
+        duplicate = ib[None, :] == ib[:, None]  # the same item elsewhere is no negative
         np.fill_diagonal(duplicate, False)
         scores[duplicate] = -np.inf
         scores -= scores.max(axis=1, keepdims=True)
@@ -148,12 +152,17 @@ class TwoTower:
         grad /= n
         g_u = _back_through_norm(uh, un, (grad @ vh) / p.temperature)
         g_v = _back_through_norm(vh, vn, (grad.T @ uh) / p.temperature)
+        return loss, g_u, g_v
+
+    def _batch(self, ub: np.ndarray, ib: np.ndarray, log_q: np.ndarray) -> float:
+        assert self.users is not None and self.items is not None
+        loss, g_u, g_v = self.loss_and_gradients(ub, ib, log_q)
         self.step += 1
         for table, index, g in ((self.users, ub, g_u), (self.items, ib, g_v)):
             rows, total = _scatter(index, g)
-            if p.weight_decay:
-                total += p.weight_decay * table.w[rows]
-            table.adam(rows, total, self.step, p.learning_rate)
+            if self.params.weight_decay:
+                total += self.params.weight_decay * table.w[rows]
+            table.adam(rows, total, self.step, self.params.learning_rate)
         return loss
 
     def recommend(self, top_n: int | None = None, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
@@ -171,10 +180,7 @@ class TwoTower:
         assert self.items is not None
         for start in range(0, len(uh), chunk):
             scores = uh[start:start + chunk] @ vh.T
-            top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-            top_scores = np.take_along_axis(scores, top, axis=1)
-            ranked = np.take_along_axis(top, np.argsort(-top_scores, axis=1, kind="stable"), axis=1)
-            out[start:start + chunk] = self.items.ids[ranked]
+            out[start:start + chunk] = self.items.ids[top_k_rows(scores, n)]
 
 
 def train_dssm(users: np.ndarray, items: np.ndarray, params: DSSMParams,

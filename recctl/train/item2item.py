@@ -40,20 +40,26 @@ class ItemLists:
 
 
 def cooccurrence(listens: Listens, *, window: int, decay: float, weight_anchor: bool,
-                 symmetric: bool) -> tuple[np.ndarray, sp.csr_matrix]:
-    """(track ids, weighted co-occurrence matrix over their indices)."""
+                 symmetric: bool, min_time: float = 0.0) -> tuple[np.ndarray, sp.csr_matrix]:
+    """(track ids, weighted co-occurrence matrix over their indices).
+
+    Listens shorter than `min_time` take part in no pair: a skip says little about what
+    goes with what, and pairs of near-zero weight would crowd out the top-pop fallback.
+    """
     ids, index = np.unique(listens.track, return_inverse=True)
+    kept = np.flatnonzero(listens.time >= min_time) if min_time > 0 else np.arange(len(index))
+    session, time, index = listens.session[kept], listens.time[kept], index[kept]
     rows, cols, vals = [], [], []
     for d in range(1, window + 1):
         a, b = np.arange(len(index) - d), np.arange(d, len(index))
-        same = listens.session[a] == listens.session[b]
+        same = session[a] == session[b]
         if not same.any():
             break
         a, b = a[same], b[same]
-        w_ab = listens.time[b] * (listens.time[a] if weight_anchor else 1.0) * decay ** (d - 1)
+        w_ab = time[b] * (time[a] if weight_anchor else 1.0) * decay ** (d - 1)
         rows.append(index[a]); cols.append(index[b]); vals.append(w_ab)
         if symmetric:
-            w_ba = listens.time[a] * (listens.time[b] if weight_anchor else 1.0) * decay ** (d - 1)
+            w_ba = time[a] * (time[b] if weight_anchor else 1.0) * decay ** (d - 1)
             rows.append(index[b]); cols.append(index[a]); vals.append(w_ba)
     n = len(ids)
     if not rows:
@@ -84,22 +90,23 @@ def _to_lists(ids: np.ndarray, entries: pd.DataFrame, k: int) -> ItemLists:
 
 
 def item_to_item(listens: Listens, *, k: int = 100, window: int = 10, decay: float = 1.0,
-                 weight_anchor: bool = True, symmetric: bool = True) -> ItemLists:
+                 weight_anchor: bool = True, symmetric: bool = True, min_time: float = 0.0
+                 ) -> ItemLists:
     """The top-k co-listened tracks of every track that has any."""
     ids, matrix = cooccurrence(listens, window=window, decay=decay,
-                               weight_anchor=weight_anchor, symmetric=symmetric)
+                               weight_anchor=weight_anchor, symmetric=symmetric, min_time=min_time)
     return _to_lists(ids, _ranked_entries(matrix, ids), k)
 
 
 def diversify(listens: Listens, artist_of: np.ndarray, *, k: int = 100, per_artist: int = 5,
               window: int = 10, decay: float = 1.0, weight_anchor: bool = True,
-              symmetric: bool = True) -> ItemLists:
+              symmetric: bool = True, min_time: float = 0.0) -> ItemLists:
     """Like `item_to_item`, with at most `per_artist` tracks of one artist in a list.
 
     `artist_of[track]` is an artist code; tracks outside it count as their own artist.
     """
     ids, matrix = cooccurrence(listens, window=window, decay=decay,
-                               weight_anchor=weight_anchor, symmetric=symmetric)
+                               weight_anchor=weight_anchor, symmetric=symmetric, min_time=min_time)
     entries = _ranked_entries(matrix, ids)
     cand = entries["cand"].to_numpy()
     known = cand < len(artist_of)

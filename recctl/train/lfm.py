@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from recctl.train.listens import Listens
+from recctl.train.topk import top_k_rows
 
 
 def _solve_side(fixed: np.ndarray, conf: sp.csr_matrix, reg: float) -> np.ndarray:
@@ -49,7 +50,5 @@ def train_lfm(listens: Listens, *, dim: int, iterations: int, regularization: fl
         lists = np.empty((len(users), n), dtype=np.int64)
         for start in range(0, len(users), 512):
             scores = (user_f[start:start + 512] @ item_f.T).astype(np.float32)
-            top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-            order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-            lists[start:start + 512] = items[np.take_along_axis(top, order, axis=1)]
+            lists[start:start + 512] = items[top_k_rows(scores, n)]
     return users.astype(np.int64), lists

@@ -103,3 +103,15 @@ def split_by_time(listens: Listens, holdout_fraction: float) -> tuple[Listens, L
     cut = n - n_hold
     mask = listens.session < cut
     return listens.take(mask), listens.take(~mask)
+
+
+def concat_listens(parts: list[Listens]) -> Listens:
+    """Listens of consecutive periods (e.g. days) as one, session ids kept apart and in order."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        raise RecctlError("the logs hold no events", "simulate some traffic first")
+    offsets = np.cumsum([0] + [p.n_sessions for p in parts[:-1]])
+    return Listens(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("user",)),
+                   np.concatenate([p.session + o for p, o in zip(parts, offsets, strict=True)]),
+                   *(np.concatenate([getattr(p, name) for p in parts])
+                     for name in ("position", "track", "time", "timestamp_us")))

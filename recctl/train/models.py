@@ -45,7 +45,8 @@ def fit_all(listens: Listens, artist_of: np.ndarray, config: TrainConfig, rng: n
 
     clock = time.perf_counter()
     p = config.i2i
-    shape = dict(window=p.window, decay=p.decay, weight_anchor=p.weight_anchor, symmetric=p.symmetric)
+    shape = dict(window=p.window, decay=p.decay, weight_anchor=p.weight_anchor, symmetric=p.symmetric,
+                 min_time=p.min_time)
     items = {"i2i": item_to_item(listens, k=p.k, **shape),  # type: ignore[arg-type]
              "i2i_diverse": diversify(listens, artist_of, k=p.k, per_artist=p.per_artist,
                                       **shape)}  # type: ignore[arg-type]

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import numpy as np
+
+from recctl.train.item2item import cooccurrence, diversify, item_to_item
+from recctl.train.listens import listens_from_arrays
+from recctl.train.toplist import top_tracks
+
+
+def _listens(sessions: list[list[tuple[int, float]]]):
+    user, key, track, time, ts = [], [], [], [], []
+    for s, rows in enumerate(sessions):
+        for p, (t, x) in enumerate(rows):
+            user.append(s); key.append(s); track.append(t); time.append(x); ts.append(s * 100 + p)
+    return listens_from_arrays(user=np.array(user), session_key=np.array(key), track=np.array(track),
+                               time=np.array(time), timestamp_us=np.array(ts))
+
+
+def test_cooccurrence_weights_by_both_listen_times_and_decay() -> None:
+    listens = _listens([[(1, 1.0), (2, 0.5), (3, 0.8)]])
+    ids, m = cooccurrence(listens, window=2, decay=0.5, weight_anchor=True, symmetric=False)
+    w = {(int(ids[r]), int(ids[c])): m[r, c] for r, c in zip(*m.nonzero())}
+    # 1->2: 1.0*0.5; 2->3: 0.5*0.8; 1->3 two steps apart: 1.0*0.8*0.5
+    assert w == {(1, 2): 0.5, (2, 3): 0.4, (1, 3): 0.4}
+
+
+def test_pairs_never_cross_sessions_and_lists_rank_by_weight() -> None:
+    listens = _listens([[(1, 1.0), (2, 1.0)], [(3, 1.0), (1, 1.0), (4, 0.2)], [(1, 1.0), (2, 1.0)]])
+    lists = dict(item_to_item(listens, k=5, window=5).rows())
+    assert lists[1] == [2, 3, 4]  # 2 twice, 3 once at 1.0, 4 at 0.2
+    assert 3 not in lists[2]  # 2 and 3 never share a session
+
+
+def test_diverse_lists_cap_tracks_per_artist() -> None:
+    # Track 0 co-occurs with 1..6 (artist 0 for 1-4, artist 1 for 5-6), weights decreasing.
+    sessions = [[(0, 1.0), (t, 1.0)] for t in range(1, 7) for _ in range(10 - t)]
+    listens = _listens(sessions)
+    artist_of = np.array([9, 0, 0, 0, 0, 1, 1])
+    plain = dict(item_to_item(listens, k=10).rows())
+    diverse = dict(diversify(listens, artist_of, k=10, per_artist=2).rows())
+    assert plain[0] == [1, 2, 3, 4, 5, 6]
+    assert diverse[0] == [1, 2, 5, 6]
+
+
+def test_top_tracks_by_total_listen_time() -> None:
+    listens = _listens([[(1, 0.1), (2, 0.9)], [(1, 0.1), (3, 0.5)], [(1, 0.1)]])
+    assert top_tracks(listens, 2).tolist() == [2, 3]
