@@ -94,7 +94,9 @@ def report_dir_for(state: RunState) -> Path:
 
 
 def make_report(loaded: LoadedExperiment, run_dir: Path, out_dir: Path, console: Console) -> Any:
-    from recctl.analysis.api import build_report, render_terminal, write_outputs
+    from recctl.analysis.outputs import write_outputs
+    from recctl.analysis.render_terminal import render_terminal
+    from recctl.analysis.report import build_report
 
     spec = loaded.spec.report
     report = build_report(

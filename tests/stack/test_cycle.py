@@ -1,0 +1,115 @@
+"""The whole local cycle on a small world: run, and a replica killed mid-simulation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from recctl.artifacts import ArtifactWriter, read_jsonl
+from recctl.cli.main import app
+from recctl.eventlog import read_events
+from recctl.sim.world import WorldParams
+from recctl.sim.world_io import build_world
+from recctl.spec import load_experiment
+from recctl.stack.lifecycle import stack_down, stack_up
+from recctl.stack.runs import runtime_for
+from recctl.stack.fetch import fetch_run
+from recctl.workflow import simulate
+
+from local_fixtures import write_experiment
+
+QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A 2,000-track world and artifacts over its catalog (plumbing, not quality)."""
+    root = tmp_path_factory.mktemp("data")
+    world_dir = root / "world"
+    build_world(world_dir, WorldParams(tracks=2000, users=300), seed=1)
+    rng = np.random.default_rng(0)
+    with ArtifactWriter(root / "artifacts") as writer:
+        writer.tracks(read_jsonl(world_dir / "tracks.json"))
+        writer.top_tracks(rng.choice(2000, 100, replace=False))
+        writer.user_lists("dssm", [(u, rng.choice(2000, 50, replace=False)) for u in range(300)])
+        writer.item_lists("i2i", [(t, rng.choice(2000, 20, replace=False)) for t in range(2000)])
+        writer.finish(producer="tests")
+    return world_dir, root / "artifacts"
+
+
+def test_run_end_to_end(tmp_path: Path, small_world: tuple[Path, Path], workspace: Path) -> None:
+    world, artifacts = small_world
+    path = write_experiment(tmp_path, "cycle", artifacts, world=str(world),
+                            simulation={"episodes": 400, "seed": 11, "concurrency": 16})
+    result = CliRunner().invoke(app, ["run", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "mean_time_per_session" in result.output
+    cache_runs = list((workspace / "cache" / "cycle").iterdir())
+    assert len(cache_runs) == 1
+    manifest = json.loads((cache_runs[0] / "manifest.json").read_text())
+    assert manifest["seed"] == 11 and manifest["simulation"]["failed_episodes"] == 0
+    # Every acknowledged request is one line in the fetched logs, across both replicas.
+    assert manifest["lines"] == manifest["simulation"]["acked_requests"]
+    assert set(manifest["replicas"]) == {"replica-1", "replica-2"}
+    assert all(r["lines"] > 0 for r in manifest["replicas"].values())
+    report = workspace / "reports" / "cycle" / cache_runs[0].name
+    assert {"report.md", "report.json", "effects.png", "manifest.json"} <= {
+        p.name for p in report.iterdir()}
+    # The stack is gone.
+    status = CliRunner().invoke(app, ["status", str(path)])
+    assert "running" not in status.output.replace("not running", "")
+
+
+@pytest.mark.parametrize("balancer", ["client", "nginx"])
+def test_killed_replica_mid_simulation(tmp_path: Path, small_world: tuple[Path, Path],
+                                       workspace: Path, balancer: str) -> None:
+    from recctl.stack.nginx import find_nginx
+
+    if balancer == "nginx" and find_nginx() is None:
+        pytest.skip("nginx is not installed")
+    world, artifacts = small_world
+    path = write_experiment(tmp_path, f"kill_{balancer}", artifacts, world=str(world),
+                            stack={"balancer": balancer},
+                            simulation={"episodes": 1500, "seed": 5, "concurrency": 16})
+    loaded = load_experiment(path)
+    state = stack_up(loaded, QUIET)
+    victim = state.replicas[0]
+    log = Path(victim.log_dir) / "data.json"
+
+    def kill_when_busy() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if log.exists() and log.stat().st_size > 50_000:
+                os.killpg(victim.pid, signal.SIGKILL)
+                return
+            time.sleep(0.01)
+
+    killer = threading.Thread(target=kill_when_busy)
+    killer.start()
+    try:
+        summary = simulate(loaded, state, QUIET)
+        killer.join()
+        runtime = runtime_for("local")
+        runtime.quiesce(state)
+        fetched = fetch_run(state, runtime, workspace / "cache")
+    finally:
+        stack_down(loaded.spec.name)
+    assert summary["failed_episodes"] == 0
+    assert summary["episodes"] == 1500
+    events, _ = read_events([fetched.dest])
+    by_replica = events.groupby("replica").size().to_dict()
+    assert by_replica.get("replica-2", 0) > 0 and by_replica.get("replica-1", 0) > 0
+    # The crash lost nothing that was acknowledged.
+    assert len(events) >= summary["acked_requests"]
+    assert fetched.lines == len(events)
+    sessions_closed = int((events["message"] == "last").sum())
+    assert sessions_closed >= 1500
