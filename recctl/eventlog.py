@@ -181,7 +181,7 @@ class _Codes:
         self.parts.append(np.full(rows, -1, dtype=np.int32))
 
     def categorical(self, natural_order: bool = False) -> pd.Categorical:
-        codes = np.concatenate(self.parts)
+        codes, self.parts = np.concatenate(self.parts), []
         names = [str(name) for name in self.categories]
         result = pd.Categorical.from_codes(codes, categories=names)
         if natural_order:
@@ -254,24 +254,27 @@ class _Columns:
         self.rows += len(events)
 
     def frame(self) -> pd.DataFrame:
+        # Join one column at a time and drop its parts at once: the peak stays near one
+        # copy of the data, not two. copy=False keeps pandas from consolidating (a third).
         def joined(name: str) -> np.ndarray:
-            parts = self.numeric[name]
+            parts = self.numeric.pop(name)
             return np.concatenate(parts) if parts else np.empty(0, dtype=self.NUMERIC[name])
 
         is_last = np.concatenate(self.is_last) if self.is_last else np.empty(0, np.int8)
+        self.is_last = []
         data: dict[str, Any] = {
             "message": pd.Categorical.from_codes(is_last, categories=list(MESSAGES)),
-            **{name: joined(name) for name in self.NUMERIC},
+            **{name: joined(name) for name in list(self.NUMERIC)},
             "session": self.session.categorical(),
             "replica": self.replica.categorical(),
             "file_order": np.arange(self.rows, dtype=np.int64),
         }
         for name in sorted(self.experiments):
             data[f"exp:{name}"] = self.experiments[name].categorical(natural_order=True)
-        return pd.DataFrame(data)
+        return pd.DataFrame(data, copy=False)
 
 
-_CHUNK_BYTES = 8 << 20  # ~30k events a chunk: bounded memory, few Python-level calls
+_CHUNK_BYTES = 4 << 20  # ~16k events a chunk: bounded memory, few Python-level calls
 
 
 def _read_file(path: Path, columns: _Columns, summary: ReadSummary) -> None:
