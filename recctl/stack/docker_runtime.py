@@ -156,6 +156,16 @@ class DockerRuntime:
             out.append(ComponentStatus(name, kind, container.status == "running", detail))
         return out
 
+    def quiesce(self, state: RunState) -> None:
+        """Stop nginx, then the replicas (SIGTERM: each closes its log); keep the
+        containers, so `fetch` can still read their logs before `down` removes them."""
+        containers = find_run(self.client(state), state.run_id).containers
+        order = {"nginx": 0, "replica": 1}
+        for container in sorted(containers, key=lambda c: order.get(
+                c.labels.get(LABEL_COMPONENT, ""), 9)):
+            if container.labels.get(LABEL_COMPONENT) in order and container.status == "running":
+                container.stop(timeout=10)
+
     def down(self, state: RunState) -> None:
         remove_run(self.client(state), state.run_id)
 

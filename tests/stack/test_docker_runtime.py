@@ -101,8 +101,11 @@ def test_up_traffic_fetch_down_leaves_nothing(
         assert all(c.running for c in runtime.status(state))
         sent = simulate(state.endpoint, range(12), steps=3)
 
-        # status/down/fetch work from a fresh runtime and the saved state alone.
+        # status/down/fetch work from a fresh runtime and the saved state alone; quiesce
+        # stops nginx and the replicas (logs closed) but keeps them readable for fetch.
         saved = RunState.load(state.path)
+        DockerRuntime().quiesce(saved)
+        assert [c.name for c in DockerRuntime().status(saved) if c.running] == ["redis"]
         result = fetch_run(saved, DockerRuntime(), root=tmp_path / "cache")
     finally:
         DockerRuntime().down(RunState.load(state.path))
