@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
 import msgspec
+import numpy as np
 import orjson
 import pandas as pd
 

@@ -12,7 +12,10 @@ import pandas as pd
 
 from recctl.analysis.compare import compare_arms
 from recctl.analysis.loading import (
-    check_arms, fetch_manifest, load_events, resolve_experiment,
+    check_arms,
+    fetch_manifest,
+    load_events,
+    resolve_experiment,
 )
 from recctl.analysis.metrics import METRICS, UserSummary, latency_percentiles, user_metrics
 from recctl.errors import RecctlError

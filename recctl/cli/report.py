@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,21 +18,21 @@ PathsArg = Annotated[list[Path], typer.Argument(
 
 def report(
     paths: PathsArg,
-    experiment: Annotated[Optional[str], typer.Option(
+    experiment: Annotated[str | None, typer.Option(
         help="The experiment to analyse. Default: the fetch manifest's, or the only one "
              "named in the logs.")] = None,
     control: Annotated[str, typer.Option(help="The control arm.")] = "C",
-    metric: Annotated[Optional[list[str]], typer.Option(
+    metric: Annotated[list[str] | None, typer.Option(
         help=f"A metric to compare (repeatable). Default: all of {', '.join(METRICS)}.")] = None,
     primary_metric: Annotated[str, typer.Option(
         help="The metric the verdict rests on.")] = "mean_time_per_session",
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     correction: Annotated[str, typer.Option(
         help="Multiple-comparison correction across arms x metrics: holm or none.")] = "holm",
-    out: Annotated[Optional[Path], typer.Option(
+    out: Annotated[Path | None, typer.Option(
         help="Folder for report.md, report.json, CSVs, effects.png and manifest.json. "
              "Default: PATHS[0]/report for a folder, ./report otherwise.")] = None,
-    output_format: Annotated[Optional[list[str]], typer.Option(
+    output_format: Annotated[list[str] | None, typer.Option(
         "--format", help="An output file format (repeatable): markdown, json, csv, png. "
                          "Default: all.")] = None,
     aa: Annotated[bool, typer.Option(
@@ -61,20 +61,20 @@ def report(
 
 
 def plan(
-    paths: Annotated[Optional[list[Path]], typer.Argument(
+    paths: Annotated[list[Path] | None, typer.Argument(
         help="A previous run's logs, to take the control arm's variance from.")] = None,
     mde: Annotated[float, typer.Option(
         help="Minimum detectable effect, in % of the control mean.")] = 5.0,
-    metric: Annotated[Optional[list[str]], typer.Option(
+    metric: Annotated[list[str] | None, typer.Option(
         help="A metric to plan for (repeatable). Default: all.")] = None,
     alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
     power: Annotated[float, typer.Option(help="Power to reach.")] = 0.8,
     arms: Annotated[int, typer.Option(help="Number of arms, control included.")] = 2,
-    experiment: Annotated[Optional[str], typer.Option(help="Experiment in the logs.")] = None,
+    experiment: Annotated[str | None, typer.Option(help="Experiment in the logs.")] = None,
     control: Annotated[str, typer.Option(help="The control arm.")] = "C",
-    variance: Annotated[Optional[float], typer.Option(
+    variance: Annotated[float | None, typer.Option(
         help="A user-level variance, instead of logs (needs --mean).")] = None,
-    mean: Annotated[Optional[float], typer.Option(help="The metric's mean, with --variance.")] = None,
+    mean: Annotated[float | None, typer.Option(help="The metric's mean, with --variance.")] = None,
 ) -> None:
     """Users and episodes needed to detect --mde with the given power.
 

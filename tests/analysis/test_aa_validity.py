@@ -8,8 +8,6 @@ sample, sessions instead of users as units) pushes the rate out of it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.stats as ss
