@@ -35,12 +35,16 @@ def main() -> None:
     print("stages done at (s):", {k: round(v, 1) for k, v in manifest["timings"].items()})
     for day in manifest["days"]:
         times = {k: round(v, 3) for k, v in day["session_time"].items()}
-        print(f"day {day['day']}: {day['episodes']:,} episodes, {day['lines']:,} lines, "
-              f"{day['seconds']:.1f} s, session time by arm {times}")
+        print(
+            f"day {day['day']}: {day['episodes']:,} episodes, {day['lines']:,} lines, "
+            f"{day['seconds']:.1f} s, session time by arm {times}"
+        )
     print("in-process A/B on the final artifacts (mean session time ± s.e., steps):")
     for name, row in manifest["in_process_ab"].items():
-        print(f"  {name:15s} {row['session_time']:.3f} ± {row['session_time_se']:.3f}  "
-              f"steps {row['steps']:.2f}")
+        print(
+            f"  {name:15s} {row['session_time']:.3f} ± {row['session_time_se']:.3f}  "
+            f"steps {row['steps']:.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@
 
 Writes logs of a random recommender on the default simulated world (recctl.sim, in
 process; `--source synthetic` uses recctl.train.synthetic instead, 2 replicas with
-rotated files), with the world's public tracks.json as the catalog, then runs the training pipeline with the
-default config (offline evaluation and refit included) in a child process, so the peak
-RSS measured is training's own. Targets: <= 60 s and <= 2 GB on 2 cores.
+rotated files), with the world's public tracks.json as the catalog, then runs the
+training pipeline with the default config (offline evaluation and refit included) in a
+child process, so the peak RSS measured is training's own. Targets: <= 60 s and <= 2 GB on 2 cores.
 """
 
 from __future__ import annotations
@@ -44,8 +44,14 @@ def _sim_logs(root: Path, events: int, seed: int) -> Path:
     from recctl.train.policies import random_policy
 
     world, _ = build_world(root / "world", load_world_params(), seed)
-    simulate_in_process(world, UserModel(), random_policy(world.n_tracks),
-                        episodes=int(events / 7.2), seed=seed, log_path=root / "logs" / "data.json")
+    simulate_in_process(
+        world,
+        UserModel(),
+        random_policy(world.n_tracks),
+        episodes=int(events / 7.2),
+        seed=seed,
+        log_path=root / "logs" / "data.json",
+    )
     return root / "world" / "tracks.json"
 
 
@@ -63,16 +69,36 @@ def main() -> None:
         if args.source == "sim":
             extra = [str(_sim_logs(root, args.events, args.seed))]
         else:
-            write_synthetic_logs(root / "logs", np.random.default_rng(args.seed), replicas=2,
-                                 rotate_every=50_000, n_users=10_000, n_tracks=50_000,
-                                 n_genres=24, n_sessions=args.events // steps, steps=steps)
+            write_synthetic_logs(
+                root / "logs",
+                np.random.default_rng(args.seed),
+                replicas=2,
+                rotate_every=50_000,
+                n_users=10_000,
+                n_tracks=50_000,
+                n_genres=24,
+                n_sessions=args.events // steps,
+                steps=steps,
+            )
         print(f"wrote about {args.events:,} events in {time.perf_counter() - clock:.1f} s")
         clock = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", CHILD, str(root / "logs"), str(root / "art"),
-                               str(args.seed), *extra], check=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                CHILD,
+                str(root / "logs"),
+                str(root / "art"),
+                str(args.seed),
+                *extra,
+            ],
+            check=True,
+        )
         wall = time.perf_counter() - clock
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"train wall time (child process, incl. interpreter start): {wall:.1f} s  (target <= 60 s)")
+    print(
+        f"train wall time (child process, incl. interpreter start): {wall:.1f} s  (target <= 60 s)"
+    )
     print(f"train peak RSS: {peak_mb:.0f} MB  (target <= 2048 MB)")
     assert done.returncode == 0
 

@@ -26,46 +26,79 @@ BOOTSTRAP_HELP = (
 
 
 def train_command(
-    logs: Annotated[list[Path], typer.Argument(
-        help="Folders (or data.json files) holding event logs; every replica folder you fetched.",
-        show_default=False)],
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="The artifacts folder to write; it must not exist unless --overwrite.",
-        show_default=False)],
+    logs: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Folders (or data.json files) holding event logs: every replica folder "
+            "you fetched.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The artifacts folder to write; it must not exist unless --overwrite.",
+            show_default=False,
+        ),
+    ],
     seed: Annotated[int, typer.Option(help="Seed of every random choice in training.")] = 0,
-    catalog: Annotated[Path | None, typer.Option(
-        help="The world's tracks.json to ship as the catalog; without it, tracks seen in the "
-             "logs get placeholder artists and titles.")] = None,
-    config: Annotated[Path | None, typer.Option(
-        help="A YAML file overriding the training parameters in config/train.yml.")] = None,
-    overwrite: Annotated[bool, typer.Option(
-        help="Replace the artifacts folder if it already exists.")] = False,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            help="The world's tracks.json to ship as the catalog; without it, tracks seen in the "
+            "logs get placeholder artists and titles."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(help="A YAML file overriding the training parameters in config/train.yml."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace the artifacts folder if it already exists.")
+    ] = False,
 ) -> None:
     from recctl.train.config import load_train_config
     from recctl.train.pipeline import train
 
-    result = train(logs, out, seed=seed, catalog=catalog, config=load_train_config(config),
-                   overwrite=overwrite)
+    result = train(
+        logs, out, seed=seed, catalog=catalog, config=load_train_config(config), overwrite=overwrite
+    )
     typer.echo(f"artifacts written to {result.out}")
 
 
 def bootstrap_command(
-    out: Annotated[Path, typer.Option(
-        "--out", "-o", help="The folder to build: world/, logs/, artifacts/ and manifest.json.",
-        show_default=False)],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The folder to build: world/, logs/, artifacts/ and manifest.json.",
+            show_default=False,
+        ),
+    ],
     seed: Annotated[int, typer.Option(help="Seed of the world, the traffic and training.")] = 0,
-    config: Annotated[Path | None, typer.Option(
-        help="A YAML file overriding config/bootstrap.yml (episodes, days, arm shares...).")]
-        = None,
-    force: Annotated[bool, typer.Option(
-        help="Rebuild even if the folder is already complete with a matching manifest.")]
-        = False,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="A YAML file overriding config/bootstrap.yml (episodes, days, arm shares...)."
+        ),
+    ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            help="Rebuild even if the folder is already complete with a matching manifest."
+        ),
+    ] = False,
 ) -> None:
     from recctl.train.bootstrap import bootstrap, load_bootstrap_config
 
     result = bootstrap(out, seed=seed, config=load_bootstrap_config(config), force=force)
-    typer.echo(f"{'reused' if result.reused else 'built'} {result.out} "
-               f"(artifacts: {result.out / 'artifacts'})")
+    typer.echo(
+        f"{'reused' if result.reused else 'built'} {result.out} "
+        f"(artifacts: {result.out / 'artifacts'})"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -1,10 +1,10 @@
 """`recctl bootstrap`: everything a fresh install needs, from nothing, deterministically.
 
-    DIR/world/          the simulated world (recctl.sim), public tracks.json included
-    DIR/logs/day-NNN/   event logs of the simulated traffic, one folder per day
-    DIR/artifacts/      what the service loads (written atomically)
-    DIR/manifest.json   the build's key (seed + every parameter) and figures; written
-                        last, so its presence with a matching key means "complete"
+DIR/world/          the simulated world (recctl.sim), public tracks.json included
+DIR/logs/day-NNN/   event logs of the simulated traffic, one folder per day
+DIR/artifacts/      what the service loads (written atomically)
+DIR/manifest.json   the build's key (seed + every parameter) and figures; written
+                    last, so its presence with a matching key means "complete"
 """
 
 from __future__ import annotations
@@ -44,8 +44,12 @@ class BootstrapConfig:
     train: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"loop": dataclasses.asdict(self.loop), "world": self.world,
-                "user_model": self.user_model, "train": self.train}
+        return {
+            "loop": dataclasses.asdict(self.loop),
+            "world": self.world,
+            "user_model": self.user_model,
+            "train": self.train,
+        }
 
 
 @dataclass(frozen=True)
@@ -61,22 +65,31 @@ def load_bootstrap_config(path: str | Path | None = None, **overrides: Any) -> B
     source = str(config_file("bootstrap.yml"))
     if path is not None:
         if not Path(path).is_file():
-            raise RecctlError(f"bootstrap config {path} does not exist", "pass an existing YAML file")
+            raise RecctlError(
+                f"bootstrap config {path} does not exist", "pass an existing YAML file"
+            )
         raw.update(yaml.safe_load(Path(path).read_text()) or {})
         source = str(path)
     raw.update(overrides)
-    nested = {"world": raw.pop("world", {}) or {}, "user_model": raw.pop("user_model", {}) or {},
-              "train": raw.pop("train", {}) or {}}
+    nested = {
+        "world": raw.pop("world", {}) or {},
+        "user_model": raw.pop("user_model", {}) or {},
+        "train": raw.pop("train", {}) or {},
+    }
     shares = raw.pop("arm_shares", None)
     known = {f.name for f in dataclasses.fields(LoopParams)} - {"arm_shares"}
     unknown = sorted(set(raw) - known)
     if unknown:
-        raise RecctlError(f"{source}: unknown key(s) {', '.join(unknown)}",
-                          f"known keys: world, user_model, train, arm_shares, {', '.join(sorted(known))}")
+        raise RecctlError(
+            f"{source}: unknown key(s) {', '.join(unknown)}",
+            f"known keys: world, user_model, train, arm_shares, {', '.join(sorted(known))}",
+        )
     if shares is not None:
         if set(shares) != set(ARMS) or any(float(v) < 0 for v in shares.values()):
-            raise RecctlError(f"{source}: arm_shares must give a share >= 0 to each of {', '.join(ARMS)}",
-                              "e.g. {random: 0.1, dssm: 0.3, i2i: 0.3, contextual_mod: 0.3}")
+            raise RecctlError(
+                f"{source}: arm_shares must give a share >= 0 to each of {', '.join(ARMS)}",
+                "e.g. {random: 0.1, dssm: 0.3, i2i: 0.3, contextual_mod: 0.3}",
+            )
         raw["arm_shares"] = tuple(float(shares[name]) for name in ARMS)
     loop = LoopParams(**raw)
     # Validate the nested sections now, before anything runs.
@@ -103,18 +116,28 @@ def _complete(out: Path, key: str) -> dict[str, Any] | None:
 
 
 def _clear(out: Path) -> None:
-    strangers = sorted(p.name for p in out.iterdir() if p.name not in LAYOUT) if out.exists() else []
+    strangers = (
+        sorted(p.name for p in out.iterdir() if p.name not in LAYOUT) if out.exists() else []
+    )
     if strangers:
-        raise RecctlError(f"{out} exists and holds files bootstrap did not write: {', '.join(strangers[:5])}",
-                          "choose an empty or new --out folder")
+        raise RecctlError(
+            f"{out} exists and holds files bootstrap did not write: {', '.join(strangers[:5])}",
+            "choose an empty or new --out folder",
+        )
     (out / MANIFEST).unlink(missing_ok=True)  # first, so a half-rebuilt folder never looks complete
     for name in ("world", "logs", "artifacts"):
         shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
 
-def bootstrap(out: str | Path, *, seed: int = 0, config: BootstrapConfig | None = None,
-              force: bool = False, console: Console | None = None) -> BootstrapResult:
+def bootstrap(
+    out: str | Path,
+    *,
+    seed: int = 0,
+    config: BootstrapConfig | None = None,
+    force: bool = False,
+    console: Console | None = None,
+) -> BootstrapResult:
     """Build (or reuse) DIR with world, logs and artifacts; see the module docstring."""
     out = Path(out)
     config = config or load_bootstrap_config()
@@ -128,8 +151,13 @@ def bootstrap(out: str | Path, *, seed: int = 0, config: BootstrapConfig | None 
     loop = config.loop
     train_config = load_train_config(overrides=config.train)
     user_model = user_model_from_mapping(config.user_model, source="bootstrap user_model")
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
     timings: dict[str, float] = {}
     with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("generating the world", total=loop.days + 4)
@@ -142,31 +170,59 @@ def bootstrap(out: str | Path, *, seed: int = 0, config: BootstrapConfig | None 
         world.interest_neighbours(user_model.interest_neighbours)  # the simulator's cache
         advance("world")
         catalog = load_catalog(out / "world" / "tracks.json")  # the public part only
-        listens, trained, days = run_day_loop(world, user_model, out / "logs", catalog, loop,
-                                              train_config, seed, advance)
+        listens, trained, days = run_day_loop(
+            world, user_model, out / "logs", catalog, loop, train_config, seed, advance
+        )
         tables = tables_of(trained, world.n_tracks, world.n_users)
-        ab = ab_in_process(world, user_model, tables, episodes=loop.ab_episodes, seed=seed,
-                           liked_threshold=loop.liked_threshold)
+        ab = ab_in_process(
+            world,
+            user_model,
+            tables,
+            episodes=loop.ab_episodes,
+            seed=seed,
+            liked_threshold=loop.liked_threshold,
+        )
         advance("in-process A/B")
         files = sorted((out / "logs").rglob("data.json*"))
         artifacts_manifest = {
-            "producer": "recctl bootstrap", "code_version": code_version(), "seed": seed,
-            "parameters": train_config.to_dict(), "bootstrap": config.to_dict(),
-            "inputs": [{"path": str(f.relative_to(out)), "sha256": file_sha256(f),
-                        "bytes": f.stat().st_size} for f in files],
-            "catalog": {"source": "world/tracks.json", "tracks": catalog.n_tracks,
-                        "sha256": file_sha256(out / "world" / "tracks.json")},
+            "producer": "recctl bootstrap",
+            "code_version": code_version(),
+            "seed": seed,
+            "parameters": train_config.to_dict(),
+            "bootstrap": config.to_dict(),
+            "inputs": [
+                {
+                    "path": str(f.relative_to(out)),
+                    "sha256": file_sha256(f),
+                    "bytes": f.stat().st_size,
+                }
+                for f in files
+            ],
+            "catalog": {
+                "source": "world/tracks.json",
+                "tracks": catalog.n_tracks,
+                "sha256": file_sha256(out / "world" / "tracks.json"),
+            },
             "data": {"listens": len(listens), "sessions": listens.n_sessions},
-            "evaluation": {"holdout": "each day's sessions, scored with the previous day's models",
-                           "rows": days[-1].get("evaluation", [])},
+            "evaluation": {
+                "holdout": "each day's sessions, scored with the previous day's models",
+                "rows": days[-1].get("evaluation", []),
+            },
             "in_process_ab": ab,
         }
         write_artifacts(out / "artifacts", trained, catalog, artifacts_manifest, overwrite=True)
         advance("artifacts")
-    manifest = {"key": key, "seed": seed, "config": config.to_dict(), "code_version": code_version(),
-                "layout": {"world": "world", "logs": "logs", "artifacts": "artifacts"},
-                "days": days, "in_process_ab": ab, "timings": timings,
-                "seconds": time.perf_counter() - started}
+    manifest = {
+        "key": key,
+        "seed": seed,
+        "config": config.to_dict(),
+        "code_version": code_version(),
+        "layout": {"world": "world", "logs": "logs", "artifacts": "artifacts"},
+        "days": days,
+        "in_process_ab": ab,
+        "timings": timings,
+        "seconds": time.perf_counter() - started,
+    }
     tmp = out / f".{MANIFEST}.tmp"
     tmp.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     os.replace(tmp, out / MANIFEST)

@@ -36,15 +36,20 @@ def load_catalog(path: str | Path) -> Catalog:
     """A tracks.json in the course's format (one {"track", "artist", "title"} a line)."""
     path = Path(path)
     if not path.is_file():
-        raise RecctlError(f"catalog {path} does not exist",
-                          "pass the world's tracks.json, or leave out --catalog to use placeholders")
+        raise RecctlError(
+            f"catalog {path} does not exist",
+            "pass the world's tracks.json, or leave out --catalog to use placeholders",
+        )
     rows = []
     for number, row in enumerate(read_jsonl(path), start=1):
         if not isinstance(row, dict) or not {"track", "artist", "title"} <= set(row):
-            raise RecctlError(f"{path}:{number} is not a track (needs track, artist, title)",
-                              "pass a tracks.json in the course's format")
-        rows.append({"track": int(row["track"]), "artist": str(row["artist"]),
-                     "title": str(row["title"])})
+            raise RecctlError(
+                f"{path}:{number} is not a track (needs track, artist, title)",
+                "pass a tracks.json in the course's format",
+            )
+        rows.append(
+            {"track": int(row["track"]), "artist": str(row["artist"]), "title": str(row["title"])}
+        )
     if not rows:
         raise RecctlError(f"catalog {path} is empty", "pass the world's tracks.json")
     rows.sort(key=lambda r: r["track"])
@@ -53,6 +58,8 @@ def load_catalog(path: str | Path) -> Catalog:
 
 def placeholder_catalog(track_ids: np.ndarray) -> Catalog:
     """Tracks seen in logs, each its own unknown artist (so diversity limits nothing real)."""
-    rows = [{"track": int(t), "artist": f"Unknown artist {int(t)}", "title": f"Track {int(t)}"}
-            for t in np.unique(track_ids)]
+    rows = [
+        {"track": int(t), "artist": f"Unknown artist {int(t)}", "title": f"Track {int(t)}"}
+        for t in np.unique(track_ids)
+    ]
     return Catalog(rows, _artist_codes(rows), "placeholder")

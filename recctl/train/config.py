@@ -66,8 +66,10 @@ def _build(cls: type, values: Any, where: str, source: str) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise RecctlError(f"{source}: unknown key(s) {', '.join(unknown)} under `{where}`",
-                          f"known keys: {', '.join(fields)}")
+        raise RecctlError(
+            f"{source}: unknown key(s) {', '.join(unknown)} under `{where}`",
+            f"known keys: {', '.join(fields)}",
+        )
     kwargs: dict[str, Any] = {}
     for name, value in values.items():
         default = getattr(cls(), name)
@@ -76,18 +78,25 @@ def _build(cls: type, values: Any, where: str, source: str) -> Any:
             kwargs[name] = _build(type(default), value, key, source)
         elif isinstance(default, tuple):
             kwargs[name] = tuple(int(v) for v in value)
-        elif isinstance(default, bool) or not isinstance(value, (int, float)) or isinstance(value, bool):
+        elif (
+            isinstance(default, bool)
+            or not isinstance(value, (int, float))
+            or isinstance(value, bool)
+        ):
             if type(value) is not type(default):
-                raise RecctlError(f"{source}: `{key}` must be {type(default).__name__}, got {value!r}",
-                                  "fix the value in the config file")
+                raise RecctlError(
+                    f"{source}: `{key}` must be {type(default).__name__}, got {value!r}",
+                    "fix the value in the config file",
+                )
             kwargs[name] = value
         else:
             kwargs[name] = type(default)(value)
     return cls(**kwargs)
 
 
-def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None
-                      ) -> TrainConfig:
+def load_train_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> TrainConfig:
     """The shipped defaults, then `path`'s values, then `overrides` (same nesting)."""
     merged: dict[str, Any] = {}
     sources = [config_file("train.yml")] + ([Path(path)] if path else [])
@@ -95,7 +104,9 @@ def load_train_config(path: str | Path | None = None, overrides: dict[str, Any] 
         if not source.is_file():
             if source == sources[0]:
                 continue
-            raise RecctlError(f"training config {source} does not exist", "pass an existing YAML file")
+            raise RecctlError(
+                f"training config {source} does not exist", "pass an existing YAML file"
+            )
         _merge(merged, yaml.safe_load(source.read_text()) or {})
     _merge(merged, overrides or {})
     return _build(TrainConfig, merged, "", str(sources[-1]))

@@ -96,8 +96,13 @@ class TwoTower:
         self.step = 0
         self.losses: list[float] = []
 
-    def fit(self, users: np.ndarray, items: np.ndarray, rng: np.random.Generator,
-            epochs: int | None = None) -> TwoTower:
+    def fit(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        rng: np.random.Generator,
+        epochs: int | None = None,
+    ) -> TwoTower:
         """Train (or continue training) on positive pairs; returns self."""
         p = self.params
         dim = p.dim
@@ -116,21 +121,28 @@ class TwoTower:
             self._epochs(u_index, i_index, log_q, rng, p.epochs if epochs is None else epochs)
         return self
 
-    def _epochs(self, u_index: np.ndarray, i_index: np.ndarray, log_q: np.ndarray,
-                rng: np.random.Generator, epochs: int) -> None:
+    def _epochs(
+        self,
+        u_index: np.ndarray,
+        i_index: np.ndarray,
+        log_q: np.ndarray,
+        rng: np.random.Generator,
+        epochs: int,
+    ) -> None:
         p = self.params
         for _ in range(epochs):
             order = rng.permutation(len(u_index))
             total = 0.0
             for start in range(0, len(order), p.batch_size):
-                batch = order[start:start + p.batch_size]
+                batch = order[start : start + p.batch_size]
                 if len(batch) < 2:
                     continue
                 total += self._batch(u_index[batch], i_index[batch], log_q) * len(batch)
             self.losses.append(total / max(len(order), 1))
 
-    def loss_and_gradients(self, ub: np.ndarray, ib: np.ndarray, log_q: np.ndarray
-                           ) -> tuple[float, np.ndarray, np.ndarray]:
+    def loss_and_gradients(
+        self, ub: np.ndarray, ib: np.ndarray, log_q: np.ndarray
+    ) -> tuple[float, np.ndarray, np.ndarray]:
         """In-batch softmax loss and its gradients w.r.t. the batch's user and item rows."""
         p = self.params
         assert self.users is not None and self.items is not None
@@ -165,7 +177,9 @@ class TwoTower:
             table.adam(rows, total, self.step, self.params.learning_rate)
         return loss
 
-    def recommend(self, top_n: int | None = None, chunk: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    def recommend(
+        self, top_n: int | None = None, chunk: int = 512
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(user ids, (n_users, top_n) item ids best first) over every trained item."""
         assert self.users is not None and self.items is not None, "fit first"
         n = min(top_n or self.params.top_n, len(self.items.ids))
@@ -179,13 +193,18 @@ class TwoTower:
     def _rank(self, uh: np.ndarray, vh: np.ndarray, n: int, chunk: int, out: np.ndarray) -> None:
         assert self.items is not None
         for start in range(0, len(uh), chunk):
-            scores = uh[start:start + chunk] @ vh.T
-            out[start:start + chunk] = self.items.ids[top_k_rows(scores, n)]
+            scores = uh[start : start + chunk] @ vh.T
+            out[start : start + chunk] = self.items.ids[top_k_rows(scores, n)]
 
 
-def train_dssm(users: np.ndarray, items: np.ndarray, params: DSSMParams,
-               rng: np.random.Generator, warm: TwoTower | None = None,
-               epochs: int | None = None) -> TwoTower:
+def train_dssm(
+    users: np.ndarray,
+    items: np.ndarray,
+    params: DSSMParams,
+    rng: np.random.Generator,
+    warm: TwoTower | None = None,
+    epochs: int | None = None,
+) -> TwoTower:
     """Fit a new model, or continue `warm` (yesterday's) on these positives."""
     model = warm if warm is not None else TwoTower(params)
     return model.fit(users, items, rng, epochs=epochs)

@@ -53,7 +53,9 @@ def next_cases(holdout: Listens, threshold: float = POSITIVE_TIME) -> Cases:
 def fill_lists(lists: np.ndarray, fallback: np.ndarray, k: int) -> np.ndarray:
     """Each row's list, de-duplicated, then topped up from `fallback` to k entries."""
     n = len(lists)
-    cat = np.concatenate([lists[:, :k], np.broadcast_to(fallback[:k], (n, len(fallback[:k])))], axis=1)
+    cat = np.concatenate(
+        [lists[:, :k], np.broadcast_to(fallback[:k], (n, len(fallback[:k])))], axis=1
+    )
     order = np.argsort(cat, axis=1, kind="stable")
     sorted_cat = np.take_along_axis(cat, order, axis=1)
     dup_sorted = np.zeros_like(sorted_cat, dtype=bool)
@@ -89,7 +91,9 @@ def score(lists: np.ndarray, cases: Cases, ks: Sequence[int]) -> dict[str, float
     return out
 
 
-def lists_for(keys: np.ndarray, table_keys: np.ndarray, table: np.ndarray, k: int) -> tuple[np.ndarray, float]:
+def lists_for(
+    keys: np.ndarray, table_keys: np.ndarray, table: np.ndarray, k: int
+) -> tuple[np.ndarray, float]:
     """(rows of `table` for `keys`, -1 rows where a key has none; share of keys covered)."""
     out = np.full((len(keys), k), -1, dtype=np.int64)
     if len(table_keys) == 0 or len(keys) == 0:
@@ -103,21 +107,42 @@ def lists_for(keys: np.ndarray, table_keys: np.ndarray, table: np.ndarray, k: in
     return out, float(hit.mean())
 
 
-def evaluate(holdout: Listens, top: np.ndarray, user_lists: Mapping[str, tuple[np.ndarray, np.ndarray]],
-             item_lists: Mapping[str, tuple[np.ndarray, np.ndarray]], ks: Sequence[int] = (10, 100),
-             threshold: float = POSITIVE_TIME) -> list[dict[str, float | str | int]]:
+def evaluate(
+    holdout: Listens,
+    top: np.ndarray,
+    user_lists: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    item_lists: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    ks: Sequence[int] = (10, 100),
+    threshold: float = POSITIVE_TIME,
+) -> list[dict[str, float | str | int]]:
     """One row per (artifact, task), top_tracks included on both tasks as the baseline."""
     k = max(ks)
     rows: list[dict[str, float | str | int]] = []
-    for task, cases, named in (("user", user_cases(holdout, threshold), user_lists),
-                               ("next", next_cases(holdout, threshold), item_lists)):
+    for task, cases, named in (
+        ("user", user_cases(holdout, threshold), user_lists),
+        ("next", next_cases(holdout, threshold), item_lists),
+    ):
         top_lists = fill_lists(np.full((len(cases.keys), 0), -1, dtype=np.int64), top, k)
         base = score(top_lists, cases, ks)
-        rows.append({"artifact": "top_tracks", "task": task, "cases": len(cases.keys),
-                     "coverage": 1.0, **base})
+        rows.append(
+            {
+                "artifact": "top_tracks",
+                "task": task,
+                "cases": len(cases.keys),
+                "coverage": 1.0,
+                **base,
+            }
+        )
         for name, (table_keys, table) in named.items():
             lists, coverage = lists_for(cases.keys, table_keys, table, k)
             metrics = score(fill_lists(lists, top, k), cases, ks)
-            rows.append({"artifact": name, "task": task, "cases": len(cases.keys),
-                         "coverage": coverage, **metrics})
+            rows.append(
+                {
+                    "artifact": name,
+                    "task": task,
+                    "cases": len(cases.keys),
+                    "coverage": coverage,
+                    **metrics,
+                }
+            )
     return rows

@@ -39,8 +39,15 @@ class ItemLists:
         return table
 
 
-def cooccurrence(listens: Listens, *, window: int, decay: float, weight_anchor: bool,
-                 symmetric: bool, min_time: float = 0.0) -> tuple[np.ndarray, sp.csr_matrix]:
+def cooccurrence(
+    listens: Listens,
+    *,
+    window: int,
+    decay: float,
+    weight_anchor: bool,
+    symmetric: bool,
+    min_time: float = 0.0,
+) -> tuple[np.ndarray, sp.csr_matrix]:
     """(track ids, weighted co-occurrence matrix over their indices).
 
     Listens shorter than `min_time` take part in no pair: a skip says little about what
@@ -57,10 +64,14 @@ def cooccurrence(listens: Listens, *, window: int, decay: float, weight_anchor: 
             break
         a, b = a[same], b[same]
         w_ab = time[b] * (time[a] if weight_anchor else 1.0) * decay ** (d - 1)
-        rows.append(index[a]); cols.append(index[b]); vals.append(w_ab)
+        rows.append(index[a])
+        cols.append(index[b])
+        vals.append(w_ab)
         if symmetric:
             w_ba = time[a] * (time[b] if weight_anchor else 1.0) * decay ** (d - 1)
-            rows.append(index[b]); cols.append(index[a]); vals.append(w_ba)
+            rows.append(index[b])
+            cols.append(index[a])
+            vals.append(w_ba)
     n = len(ids)
     if not rows:
         return ids, sp.csr_matrix((n, n))
@@ -89,24 +100,52 @@ def _to_lists(ids: np.ndarray, entries: pd.DataFrame, k: int) -> ItemLists:
     return ItemLists(ids[anchors].astype(np.int64), lists)
 
 
-def item_to_item(listens: Listens, *, k: int = 100, window: int = 10, decay: float = 1.0,
-                 weight_anchor: bool = True, symmetric: bool = True, min_time: float = 0.0
-                 ) -> ItemLists:
+def item_to_item(
+    listens: Listens,
+    *,
+    k: int = 100,
+    window: int = 10,
+    decay: float = 1.0,
+    weight_anchor: bool = True,
+    symmetric: bool = True,
+    min_time: float = 0.0,
+) -> ItemLists:
     """The top-k co-listened tracks of every track that has any."""
-    ids, matrix = cooccurrence(listens, window=window, decay=decay,
-                               weight_anchor=weight_anchor, symmetric=symmetric, min_time=min_time)
+    ids, matrix = cooccurrence(
+        listens,
+        window=window,
+        decay=decay,
+        weight_anchor=weight_anchor,
+        symmetric=symmetric,
+        min_time=min_time,
+    )
     return _to_lists(ids, _ranked_entries(matrix, ids), k)
 
 
-def diversify(listens: Listens, artist_of: np.ndarray, *, k: int = 100, per_artist: int = 5,
-              window: int = 10, decay: float = 1.0, weight_anchor: bool = True,
-              symmetric: bool = True, min_time: float = 0.0) -> ItemLists:
+def diversify(
+    listens: Listens,
+    artist_of: np.ndarray,
+    *,
+    k: int = 100,
+    per_artist: int = 5,
+    window: int = 10,
+    decay: float = 1.0,
+    weight_anchor: bool = True,
+    symmetric: bool = True,
+    min_time: float = 0.0,
+) -> ItemLists:
     """Like `item_to_item`, with at most `per_artist` tracks of one artist in a list.
 
     `artist_of[track]` is an artist code; tracks outside it count as their own artist.
     """
-    ids, matrix = cooccurrence(listens, window=window, decay=decay,
-                               weight_anchor=weight_anchor, symmetric=symmetric, min_time=min_time)
+    ids, matrix = cooccurrence(
+        listens,
+        window=window,
+        decay=decay,
+        weight_anchor=weight_anchor,
+        symmetric=symmetric,
+        min_time=min_time,
+    )
     entries = _ranked_entries(matrix, ids)
     cand = entries["cand"].to_numpy()
     known = cand < len(artist_of)

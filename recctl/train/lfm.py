@@ -31,13 +31,22 @@ def _solve_side(fixed: np.ndarray, conf: sp.csr_matrix, reg: float) -> np.ndarra
     return out
 
 
-def train_lfm(listens: Listens, *, dim: int, iterations: int, regularization: float, alpha: float,
-              top_n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def train_lfm(
+    listens: Listens,
+    *,
+    dim: int,
+    iterations: int,
+    regularization: float,
+    alpha: float,
+    top_n: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """(user ids, (n_users, top_n) track ids best first)."""
     users, u_idx = np.unique(listens.user, return_inverse=True)
     items, i_idx = np.unique(listens.track, return_inverse=True)
-    conf = sp.coo_matrix((1.0 + alpha * listens.time, (u_idx, i_idx)),
-                         shape=(len(users), len(items))).tocsr()
+    conf = sp.coo_matrix(
+        (1.0 + alpha * listens.time, (u_idx, i_idx)), shape=(len(users), len(items))
+    ).tocsr()
     conf.sum_duplicates()
     conf_t = conf.T.tocsr()
     user_f = rng.normal(0, 0.01, (len(users), dim))
@@ -49,6 +58,6 @@ def train_lfm(listens: Listens, *, dim: int, iterations: int, regularization: fl
             item_f = _solve_side(user_f, conf_t, regularization)
         lists = np.empty((len(users), n), dtype=np.int64)
         for start in range(0, len(users), 512):
-            scores = (user_f[start:start + 512] @ item_f.T).astype(np.float32)
-            lists[start:start + 512] = items[top_k_rows(scores, n)]
+            scores = (user_f[start : start + 512] @ item_f.T).astype(np.float32)
+            lists[start : start + 512] = items[top_k_rows(scores, n)]
     return users.astype(np.int64), lists

@@ -40,8 +40,14 @@ class Listens:
         """A subset of whole sessions (mask is per row), with session ids renumbered."""
         session = self.session[mask]
         _, renumbered = np.unique(session, return_inverse=True)
-        return Listens(self.user[mask], renumbered.astype(np.int64), self.position[mask],
-                       self.track[mask], self.time[mask], self.timestamp_us[mask])
+        return Listens(
+            self.user[mask],
+            renumbered.astype(np.int64),
+            self.position[mask],
+            self.track[mask],
+            self.time[mask],
+            self.timestamp_us[mask],
+        )
 
     def positives(self, threshold: float = POSITIVE_TIME) -> np.ndarray:
         return self.time >= threshold
@@ -50,14 +56,18 @@ class Listens:
 def _session_counter(frame: pd.DataFrame) -> np.ndarray:
     # A new session starts on the line after each `last` line of the same user.
     is_last = (frame["message"] == "last").to_numpy()
-    ended_before = frame.assign(_l=is_last.astype(np.int64)).groupby("user", sort=False)["_l"].cumsum()
+    ended_before = (
+        frame.assign(_l=is_last.astype(np.int64)).groupby("user", sort=False)["_l"].cumsum()
+    )
     return (ended_before.to_numpy() - is_last).astype(np.int64)
 
 
 def listens_from_frame(frame: pd.DataFrame) -> Listens:
     """Listens from `recctl.eventlog.read_events`' DataFrame (any replica order)."""
     if frame.empty:
-        raise RecctlError("the logs hold no events", "point at folders with data.json files in them")
+        raise RecctlError(
+            "the logs hold no events", "point at folders with data.json files in them"
+        )
     frame = frame.sort_values(["user", "timestamp_us", "file_order"], kind="stable")
     frame = frame.reset_index(drop=True)
     sessions = frame["session"]
@@ -67,14 +77,22 @@ def listens_from_frame(frame: pd.DataFrame) -> Listens:
         key = pd.MultiIndex.from_arrays([frame["user"], _session_counter(frame)])
     codes, _ = pd.factorize(key)
     return listens_from_arrays(
-        user=frame["user"].to_numpy(np.int64), session_key=codes.astype(np.int64),
-        track=frame["track"].to_numpy(np.int64), time=frame["time"].to_numpy(np.float64),
+        user=frame["user"].to_numpy(np.int64),
+        session_key=codes.astype(np.int64),
+        track=frame["track"].to_numpy(np.int64),
+        time=frame["time"].to_numpy(np.float64),
         timestamp_us=frame["timestamp_us"].to_numpy(np.int64),
     )
 
 
-def listens_from_arrays(*, user: np.ndarray, session_key: np.ndarray, track: np.ndarray,
-                        time: np.ndarray, timestamp_us: np.ndarray) -> Listens:
+def listens_from_arrays(
+    *,
+    user: np.ndarray,
+    session_key: np.ndarray,
+    track: np.ndarray,
+    time: np.ndarray,
+    timestamp_us: np.ndarray,
+) -> Listens:
     """Listens from parallel arrays, rows of a session already in listening order."""
     n = len(track)
     order_in = np.arange(n)
@@ -88,9 +106,14 @@ def listens_from_arrays(*, user: np.ndarray, session_key: np.ndarray, track: np.
     first_row = np.flatnonzero(new_session)
     position = np.arange(n) - first_row[session]
     clipped = np.clip(time[order].astype(np.float64), 0.0, 1.0)
-    return Listens(user[order].astype(np.int64), session.astype(np.int64),
-                   position.astype(np.int64), track[order].astype(np.int64), clipped,
-                   timestamp_us[order].astype(np.int64))
+    return Listens(
+        user[order].astype(np.int64),
+        session.astype(np.int64),
+        position.astype(np.int64),
+        track[order].astype(np.int64),
+        clipped,
+        timestamp_us[order].astype(np.int64),
+    )
 
 
 def split_by_time(listens: Listens, holdout_fraction: float) -> tuple[Listens, Listens]:
@@ -111,7 +134,11 @@ def concat_listens(parts: list[Listens]) -> Listens:
     if not parts:
         raise RecctlError("the logs hold no events", "simulate some traffic first")
     offsets = np.cumsum([0] + [p.n_sessions for p in parts[:-1]])
-    return Listens(*(np.concatenate([getattr(p, name) for p in parts]) for name in ("user",)),
-                   np.concatenate([p.session + o for p, o in zip(parts, offsets, strict=True)]),
-                   *(np.concatenate([getattr(p, name) for p in parts])
-                     for name in ("position", "track", "time", "timestamp_us")))
+    return Listens(
+        *(np.concatenate([getattr(p, name) for p in parts]) for name in ("user",)),
+        np.concatenate([p.session + o for p, o in zip(parts, offsets, strict=True)]),
+        *(
+            np.concatenate([getattr(p, name) for p in parts])
+            for name in ("position", "track", "time", "timestamp_us")
+        ),
+    )

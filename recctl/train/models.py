@@ -26,13 +26,21 @@ class Trained:
 
     def evaluate(self, holdout: Listens, config: TrainConfig) -> list[dict[str, float | str | int]]:
         items = {name: (lists.tracks, lists.lists) for name, lists in self.item_lists.items()}
-        return evaluate(holdout, self.top, self.user_lists, items, config.evaluation.ks,
-                        config.positive_time)
+        return evaluate(
+            holdout, self.top, self.user_lists, items, config.evaluation.ks, config.positive_time
+        )
 
 
-def fit_all(listens: Listens, artist_of: np.ndarray, config: TrainConfig, rng: np.random.Generator,
-            *, warm_dssm: TwoTower | None = None, dssm_rows: np.ndarray | None = None,
-            dssm_epochs: int | None = None) -> Trained:
+def fit_all(
+    listens: Listens,
+    artist_of: np.ndarray,
+    config: TrainConfig,
+    rng: np.random.Generator,
+    *,
+    warm_dssm: TwoTower | None = None,
+    dssm_rows: np.ndarray | None = None,
+    dssm_epochs: int | None = None,
+) -> Trained:
     """Top tracks, i2i, i2i_diverse, DSSM (and LFM when enabled) from the same listens.
 
     `warm_dssm` continues yesterday's model; `dssm_rows` restricts DSSM to those listen
@@ -45,26 +53,44 @@ def fit_all(listens: Listens, artist_of: np.ndarray, config: TrainConfig, rng: n
 
     clock = time.perf_counter()
     p = config.i2i
-    shape = dict(window=p.window, decay=p.decay, weight_anchor=p.weight_anchor, symmetric=p.symmetric,
-                 min_time=p.min_time)
-    items = {"i2i": item_to_item(listens, k=p.k, **shape),  # type: ignore[arg-type]
-             "i2i_diverse": diversify(listens, artist_of, k=p.k, per_artist=p.per_artist,
-                                      **shape)}  # type: ignore[arg-type]
+    shape = dict(
+        window=p.window,
+        decay=p.decay,
+        weight_anchor=p.weight_anchor,
+        symmetric=p.symmetric,
+        min_time=p.min_time,
+    )
+    items = {
+        "i2i": item_to_item(listens, k=p.k, **shape),  # type: ignore[arg-type]
+        "i2i_diverse": diversify(listens, artist_of, k=p.k, per_artist=p.per_artist, **shape),
+    }  # type: ignore[arg-type]
     timings["i2i"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     positive = listens.positives(config.positive_time)
     rows = np.flatnonzero(positive) if dssm_rows is None else dssm_rows[positive[dssm_rows]]
-    model = train_dssm(listens.user[rows], listens.track[rows], config.dssm, rng,
-                       warm=warm_dssm, epochs=dssm_epochs)
+    model = train_dssm(
+        listens.user[rows],
+        listens.track[rows],
+        config.dssm,
+        rng,
+        warm=warm_dssm,
+        epochs=dssm_epochs,
+    )
     users: dict[str, tuple[np.ndarray, np.ndarray]] = {"dssm": model.recommend()}
     timings["dssm"] = time.perf_counter() - clock
 
     if config.lfm.enabled:
         clock = time.perf_counter()
         q = config.lfm
-        users["lfm"] = train_lfm(listens, dim=q.dim, iterations=q.iterations,
-                                 regularization=q.regularization, alpha=q.alpha,
-                                 top_n=q.top_n, rng=rng)
+        users["lfm"] = train_lfm(
+            listens,
+            dim=q.dim,
+            iterations=q.iterations,
+            regularization=q.regularization,
+            alpha=q.alpha,
+            top_n=q.top_n,
+            rng=rng,
+        )
         timings["lfm"] = time.perf_counter() - clock
     return Trained(top, items, users, model, timings)

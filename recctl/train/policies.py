@@ -59,16 +59,20 @@ def _padded(rows: list[tuple[int, list[int]]]) -> tuple[np.ndarray, np.ndarray]:
     width = max((len(r) for _, r in rows), default=0)
     lists = np.full((len(rows), width), -1, dtype=np.int64)
     for i, (_, r) in enumerate(rows):
-        lists[i, :len(r)] = r
+        lists[i, : len(r)] = r
     return np.array([k for k, _ in rows], dtype=np.int64), lists
 
 
 def tables_from_artifacts(artifacts: ArtifactSet, n_tracks: int, n_users: int) -> Tables:
     """Load an artifacts folder (as the service would) into dense tables."""
-    items = {name: dense_table(*_padded(list(artifacts.item_lists(name))), n_tracks)
-             for name in artifacts.names("item_list")}
-    users = {name: dense_table(*_padded(list(artifacts.user_lists(name))), n_users)
-             for name in artifacts.names("user_list")}
+    items = {
+        name: dense_table(*_padded(list(artifacts.item_lists(name))), n_tracks)
+        for name in artifacts.names("item_list")
+    }
+    users = {
+        name: dense_table(*_padded(list(artifacts.user_lists(name))), n_users)
+        for name in artifacts.names("user_list")
+    }
     return Tables(n_tracks, np.asarray(artifacts.top_tracks(), dtype=np.int64), items, users)
 
 
@@ -86,8 +90,12 @@ def pick(candidates: np.ndarray, batch: Batch, exclude_heard: bool) -> np.ndarra
     return np.where(allowed.any(axis=1), chosen, -1).astype(np.int64)
 
 
-def _chain(batch: Batch, sources: Sequence[Callable[[np.ndarray], np.ndarray]],
-           n_tracks: int, exclude_heard: bool) -> np.ndarray:
+def _chain(
+    batch: Batch,
+    sources: Sequence[Callable[[np.ndarray], np.ndarray]],
+    n_tracks: int,
+    exclude_heard: bool,
+) -> np.ndarray:
     """Ask each source (rows -> candidate lists) for the rows still without a track."""
     out = np.full(len(batch.users), -1, dtype=np.int64)
     for source in sources:
@@ -119,6 +127,7 @@ def _user_rows(table: np.ndarray, batch: Batch) -> Callable[[np.ndarray], np.nda
         out = np.full((len(rows), table.shape[1]), -1, dtype=np.int64)
         out[ok] = table[users[ok]]
         return out
+
     return source
 
 
@@ -142,21 +151,32 @@ def top_pop_policy(tables: Tables, k: int = 100) -> Policy:
     return lambda b: _chain(b, [_top(tables, k)], tables.n_tracks, exclude_heard=False)
 
 
-def indexed_policy(tables: Tables, artifact: str = "dssm", exclude_heard: bool = True,
-                   k: int = 100) -> Policy:
+def indexed_policy(
+    tables: Tables, artifact: str = "dssm", exclude_heard: bool = True, k: int = 100
+) -> Policy:
     table = tables.user_lists[artifact]
-    return lambda b: _chain(b, [_user_rows(table, b), _top(tables, k)], tables.n_tracks,
-                            exclude_heard)
+    return lambda b: _chain(
+        b, [_user_rows(table, b), _top(tables, k)], tables.n_tracks, exclude_heard
+    )
 
 
 def contextual_policy(tables: Tables, artifact: str = "i2i", k: int = 100) -> Policy:
     table = tables.item_lists[artifact]
-    return lambda b: _chain(b, [lambda rows: table[b.prev_tracks[rows]], _top(tables, k)],
-                            tables.n_tracks, exclude_heard=False)
+    return lambda b: _chain(
+        b,
+        [lambda rows: table[b.prev_tracks[rows]], _top(tables, k)],
+        tables.n_tracks,
+        exclude_heard=False,
+    )
 
 
-def contextual_mod_policy(tables: Tables, i2i: str = "i2i", user_list: str = "dssm",
-                          liked_threshold: float = 0.7, k: int = 100) -> Policy:
+def contextual_mod_policy(
+    tables: Tables,
+    i2i: str = "i2i",
+    user_list: str = "dssm",
+    liked_threshold: float = 0.7,
+    k: int = 100,
+) -> Policy:
     items, users = tables.item_lists[i2i], tables.user_lists[user_list]
 
     def policy(b: Batch) -> np.ndarray:
@@ -166,14 +186,25 @@ def contextual_mod_policy(tables: Tables, i2i: str = "i2i", user_list: str = "ds
             out = items[np.maximum(anchor[rows], 0)].copy()
             out[anchor[rows] < 0] = -1
             return out
-        return _chain(b, [from_liked, _user_rows(users, b), _top(tables, k)], tables.n_tracks,
-                      exclude_heard=True)
+
+        return _chain(
+            b,
+            [from_liked, _user_rows(users, b), _top(tables, k)],
+            tables.n_tracks,
+            exclude_heard=True,
+        )
+
     return policy
 
 
-def mixture_policy(arms: Sequence[Policy], arm_of_row: Callable[[Batch], np.ndarray],
-                   n_tracks: int, explore: float = 0.0) -> Policy:
+def mixture_policy(
+    arms: Sequence[Policy],
+    arm_of_row: Callable[[Batch], np.ndarray],
+    n_tracks: int,
+    explore: float = 0.0,
+) -> Policy:
     """Each row served by arm `arm_of_row(batch)[row]`; a share `explore` of steps random."""
+
     def policy(b: Batch) -> np.ndarray:
         arm = arm_of_row(b)
         out = np.empty(len(b.users), dtype=np.int64)
@@ -184,4 +215,5 @@ def mixture_policy(arms: Sequence[Policy], arm_of_row: Callable[[Batch], np.ndar
         explore_rows = b.rng.random(len(out)) < explore
         out[explore_rows] = b.rng.integers(0, n_tracks, int(explore_rows.sum()))
         return out
+
     return policy

@@ -20,11 +20,18 @@ def evaluation_table(rows: Sequence[dict[str, float | str | int]], title: str) -
         table.add_column(name, justify="right")
     base = {row["task"]: row for row in rows if row["artifact"] == "top_tracks"}
     for row in rows:
-        cells = [str(row["artifact"]), str(row["task"]), str(row["cases"]), f"{row['coverage']:.0%}"]
+        cells = [
+            str(row["artifact"]),
+            str(row["task"]),
+            str(row["cases"]),
+            f"{row['coverage']:.0%}",
+        ]
         for name in metrics:
             value = float(row[name])
             ref = float(base[row["task"]][name]) if row["task"] in base else float("nan")
-            lift = "" if row["artifact"] == "top_tracks" or not ref > 0 else f" ({value / ref:.1f}x)"
+            lift = (
+                "" if row["artifact"] == "top_tracks" or not ref > 0 else f" ({value / ref:.1f}x)"
+            )
             cells.append(f"{value:.4f}{lift}")
         table.add_row(*cells)
     return table

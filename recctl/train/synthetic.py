@@ -18,10 +18,17 @@ import numpy as np
 from recctl.eventlog import dumps_event, make_event
 
 
-def synthetic_events(rng: np.random.Generator, *, n_users: int = 300, n_tracks: int = 2000,
-                     n_genres: int = 20, n_sessions: int = 3000, steps: int = 8,
-                     liked_share: float = 0.5, start_us: int = 1_700_000_000_000_000,
-                     ) -> Iterator[dict[str, object]]:
+def synthetic_events(
+    rng: np.random.Generator,
+    *,
+    n_users: int = 300,
+    n_tracks: int = 2000,
+    n_genres: int = 20,
+    n_sessions: int = 3000,
+    steps: int = 8,
+    liked_share: float = 0.5,
+    start_us: int = 1_700_000_000_000_000,
+) -> Iterator[dict[str, object]]:
     """Events (dicts in the log format), in time order, sessions interleaved by start time."""
     genre = rng.integers(0, n_genres, n_tracks)
     popularity = 1.0 / (1.0 + rng.permutation(n_tracks)) ** 0.6
@@ -41,14 +48,28 @@ def synthetic_events(rng: np.random.Generator, *, n_users: int = 300, n_tracks: 
             else:
                 nxt = int(rng.integers(n_tracks))
             message = "last" if step == steps - 1 else "next"
-            yield make_event(message, clock, user, track, time, 0.001,
-                             None if message == "last" else nxt, {"EXP": "C"})
+            yield make_event(
+                message,
+                clock,
+                user,
+                track,
+                time,
+                0.001,
+                None if message == "last" else nxt,
+                {"EXP": "C"},
+            )
             track = nxt
             time = float(rng.uniform(0.8, 1.0) if genre[nxt] in genres else rng.uniform(0.0, 0.3))
 
 
-def write_synthetic_logs(root: Path, rng: np.random.Generator, *, replicas: int = 2,
-                         rotate_every: int = 0, **kwargs: object) -> list[Path]:
+def write_synthetic_logs(
+    root: Path,
+    rng: np.random.Generator,
+    *,
+    replicas: int = 2,
+    rotate_every: int = 0,
+    **kwargs: object,
+) -> list[Path]:
     """Spread events over `replicas` folders (`root/replica-N/data.json[.k]`); returns folders."""
     folders = [root / f"replica-{r}" for r in range(replicas)]
     chunks: list[list[list[bytes]]] = [[[]] for _ in folders]

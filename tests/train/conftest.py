@@ -26,6 +26,7 @@ def write_lines(path: Path, events: list[dict | bytes]) -> Path:
     return path
 
 
-def event(message: str, t: int, user: int, track: int, time: float, rec: int | None = 0,
-          **extra: object) -> dict:
+def event(
+    message: str, t: int, user: int, track: int, time: float, rec: int | None = 0, **extra: object
+) -> dict:
     return make_event(message, t, user, track, time, 0.001, rec, {}, **extra)

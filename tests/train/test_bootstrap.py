@@ -10,8 +10,14 @@ from recctl.artifacts import ArtifactSet
 from recctl.errors import RecctlError
 from recctl.train.bootstrap import bootstrap, load_bootstrap_config
 
-SMALL = dict(world={"tracks": 3000, "users": 400, "genres": 8}, cold_start_episodes=3000, days=1,
-             episodes_per_day=2000, ab_episodes=2000, train={"dssm": {"epochs": 4}})
+SMALL = dict(
+    world={"tracks": 3000, "users": 400, "genres": 8},
+    cold_start_episodes=3000,
+    days=1,
+    episodes_per_day=2000,
+    ab_episodes=2000,
+    train={"dssm": {"epochs": 4}},
+)
 
 
 def _quiet() -> Console:
@@ -27,7 +33,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_bootstrap_lays_out_world_logs_artifacts_and_manifest(built: Path) -> None:
     assert (built / "world" / "tracks.json").is_file()
-    assert sorted(p.parent.name for p in (built / "logs").rglob("data.json")) == ["day-000", "day-001"]
+    assert sorted(p.parent.name for p in (built / "logs").rglob("data.json")) == [
+        "day-000",
+        "day-001",
+    ]
     art = ArtifactSet(built / "artifacts")
     assert {"tracks", "top_tracks", "i2i", "i2i_diverse", "dssm"} <= set(art.names())
     assert len(list(art.tracks())) == 3000
@@ -43,12 +52,18 @@ def test_a_complete_folder_is_reused_and_a_changed_config_rebuilds(built: Path) 
     before = (built / "artifacts" / "dssm.json").read_bytes()
     again = bootstrap(built, seed=4, config=load_bootstrap_config(**SMALL), console=_quiet())
     assert again.reused
-    other = bootstrap(built, seed=4, config=load_bootstrap_config(**{**SMALL, "ab_episodes": 500}),
-                      console=_quiet())
+    other = bootstrap(
+        built,
+        seed=4,
+        config=load_bootstrap_config(**{**SMALL, "ab_episodes": 500}),
+        console=_quiet(),
+    )
     assert not other.reused
     # Same seed and traffic parameters: the same artifacts (the A/B size changes no training).
     assert (built / "artifacts" / "dssm.json").read_bytes() == before
-    assert orjson.loads((built / "manifest.json").read_bytes())["config"]["loop"]["ab_episodes"] == 500
+    assert (
+        orjson.loads((built / "manifest.json").read_bytes())["config"]["loop"]["ab_episodes"] == 500
+    )
 
 
 def test_bootstrap_refuses_a_folder_with_foreign_files(tmp_path: Path) -> None:

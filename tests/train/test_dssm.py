@@ -35,8 +35,9 @@ def test_dssm_beats_top_pop_on_learnable_logs(synthetic_logs: Path) -> None:
     listens = listens_from_frame(read_events([synthetic_logs])[0])
     train, holdout = split_by_time(listens, 0.15)
     pos = train.positives()
-    model = train_dssm(train.user[pos], train.track[pos], DSSMParams(epochs=6),
-                       np.random.default_rng(1))
+    model = train_dssm(
+        train.user[pos], train.track[pos], DSSMParams(epochs=6), np.random.default_rng(1)
+    )
     assert model.losses[-1] < model.losses[0]
     rows = evaluate(holdout, top_tracks(train, 100), {"dssm": model.recommend()}, {})
     by = {r["artifact"]: r for r in rows if r["task"] == "user"}

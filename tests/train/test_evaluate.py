@@ -26,8 +26,15 @@ def test_fill_lists_dedups_and_tops_up_from_fallback() -> None:
 
 
 def test_next_cases_anchor_on_the_previous_positive() -> None:
-    listens = listens_from_arrays(user=np.zeros(4, int), session_key=np.zeros(4, int),
-                                  track=np.array([1, 2, 3, 4]), time=np.array([1.0, 0.1, 0.9, 0.95]),
-                                  timestamp_us=np.arange(4))
+    listens = listens_from_arrays(
+        user=np.zeros(4, int),
+        session_key=np.zeros(4, int),
+        track=np.array([1, 2, 3, 4]),
+        time=np.array([1.0, 0.1, 0.9, 0.95]),
+        timestamp_us=np.arange(4),
+    )
     cases = next_cases(listens)
-    assert list(zip(cases.keys.tolist(), cases.pair_target.tolist())) == [(1, 3), (3, 4)]
+    assert list(zip(cases.keys.tolist(), cases.pair_target.tolist(), strict=True)) == [
+        (1, 3),
+        (3, 4),
+    ]

@@ -11,15 +11,21 @@ def _listens(sessions: list[list[tuple[int, float]]]):
     user, key, track, time, ts = [], [], [], [], []
     for s, rows in enumerate(sessions):
         for p, (t, x) in enumerate(rows):
-            user.append(s); key.append(s); track.append(t); time.append(x); ts.append(s * 100 + p)
-    return listens_from_arrays(user=np.array(user), session_key=np.array(key), track=np.array(track),
-                               time=np.array(time), timestamp_us=np.array(ts))
+            for column, value in ((user, s), (key, s), (track, t), (time, x), (ts, s * 100 + p)):
+                column.append(value)
+    return listens_from_arrays(
+        user=np.array(user),
+        session_key=np.array(key),
+        track=np.array(track),
+        time=np.array(time),
+        timestamp_us=np.array(ts),
+    )
 
 
 def test_cooccurrence_weights_by_both_listen_times_and_decay() -> None:
     listens = _listens([[(1, 1.0), (2, 0.5), (3, 0.8)]])
     ids, m = cooccurrence(listens, window=2, decay=0.5, weight_anchor=True, symmetric=False)
-    w = {(int(ids[r]), int(ids[c])): m[r, c] for r, c in zip(*m.nonzero())}
+    w = {(int(ids[r]), int(ids[c])): m[r, c] for r, c in zip(*m.nonzero(), strict=True)}
     # 1->2: 1.0*0.5; 2->3: 0.5*0.8; 1->3 two steps apart: 1.0*0.8*0.5
     assert w == {(1, 2): 0.5, (2, 3): 0.4, (1, 3): 0.4}
 

@@ -31,7 +31,9 @@ def test_train_writes_a_complete_artifact_set(synthetic_logs: Path, tmp_path: Pa
     manifest = art.manifest
     files = find_log_files([synthetic_logs])
     assert len(files) > 2  # replicas and rotated files
-    assert {i["path"]: i["sha256"] for i in manifest["inputs"]} == {str(f): file_sha256(f) for f in files}
+    assert {i["path"]: i["sha256"] for i in manifest["inputs"]} == {
+        str(f): file_sha256(f) for f in files
+    }
     assert manifest["seed"] == 3 and manifest["parameters"]["dssm"]["epochs"] == 4
     assert manifest["code_version"]["recctl"]
     by = {(r["artifact"], r["task"]): r for r in manifest["evaluation"]["rows"]}
@@ -59,12 +61,23 @@ def test_catalog_is_shipped_and_limits_artists_in_diverse_lists(tmp_path: Path) 
             events += [event("next", t, rep, 0, 1.0), event("last", t + 1, rep, nxt, 1.0, None)]
     write_lines(tmp_path / "logs" / "data.json", events)
     catalog = tmp_path / "tracks.json"
-    catalog.write_bytes(b"".join(orjson.dumps({"track": i, "artist": "A" if 1 <= i <= 5 else f"B{i}",
-                                               "title": f"t{i}"}) + b"\n" for i in range(8)))
-    config = load_train_config(overrides={"i2i": {"per_artist": 2}, "dssm": {"epochs": 1},
-                                          "evaluation": {"holdout_fraction": 0.0}})
-    out = train([tmp_path / "logs"], tmp_path / "art", catalog=catalog, config=config,
-                console=_quiet()).out
+    catalog.write_bytes(
+        b"".join(
+            orjson.dumps({"track": i, "artist": "A" if 1 <= i <= 5 else f"B{i}", "title": f"t{i}"})
+            + b"\n"
+            for i in range(8)
+        )
+    )
+    config = load_train_config(
+        overrides={
+            "i2i": {"per_artist": 2},
+            "dssm": {"epochs": 1},
+            "evaluation": {"holdout_fraction": 0.0},
+        }
+    )
+    out = train(
+        [tmp_path / "logs"], tmp_path / "art", catalog=catalog, config=config, console=_quiet()
+    ).out
     art = ArtifactSet(out)
     assert len(list(art.tracks())) == 8
     diverse = dict(art.item_lists("i2i_diverse"))[0]
@@ -73,9 +86,16 @@ def test_catalog_is_shipped_and_limits_artists_in_diverse_lists(tmp_path: Path) 
 
 
 def test_malformed_lines_are_skipped_counted_and_reported(tmp_path: Path) -> None:
-    write_lines(tmp_path / "logs" / "data.json", [
-        event("next", 1, 1, 10, 1.0), b"{not json\n", b'{"message": "next"}\n',
-        event("next", 2, 1, 11, 0.9), event("last", 3, 1, 12, 1.0, None)])
+    write_lines(
+        tmp_path / "logs" / "data.json",
+        [
+            event("next", 1, 1, 10, 1.0),
+            b"{not json\n",
+            b'{"message": "next"}\n',
+            event("next", 2, 1, 11, 0.9),
+            event("last", 3, 1, 12, 1.0, None),
+        ],
+    )
     out = Console(file=(buffer := __import__("io").StringIO()), width=200, color_system=None)
     result = train([tmp_path / "logs"], tmp_path / "art", config=FAST, console=out)
     assert result.manifest["read"]["malformed"] == 2
@@ -91,9 +111,15 @@ def test_bad_input_raises_a_clear_error_and_leaves_nothing(tmp_path: Path, case:
     elif case == "garbage":
         write_lines(logs / "data.json", [b"nope\n", b"[1, 2]\n"])
     elif case == "no_positive":
-        write_lines(logs / "data.json", [event("next", 1, 1, 10, 0.1), event("last", 2, 1, 11, 0.3, None)])
-    expected = {"missing": "does not exist", "empty": "no event-log files",
-                "garbage": "no valid events", "no_positive": "no positive listen"}[case]
+        write_lines(
+            logs / "data.json", [event("next", 1, 1, 10, 0.1), event("last", 2, 1, 11, 0.3, None)]
+        )
+    expected = {
+        "missing": "does not exist",
+        "empty": "no event-log files",
+        "garbage": "no valid events",
+        "no_positive": "no positive listen",
+    }[case]
     with pytest.raises(RecctlError, match=expected) as info:
         train([logs], tmp_path / "art", config=FAST, console=_quiet())
     assert info.value.hint

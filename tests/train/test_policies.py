@@ -23,11 +23,18 @@ def _batch(histories: list[list[tuple[int, float]]], users: list[int]) -> Batch:
     hist = np.full((len(histories), width), -1, dtype=np.int64)
     times = np.full((len(histories), width), np.nan)
     for i, h in enumerate(histories):
-        hist[i, :len(h)] = [t for t, _ in h]
-        times[i, :len(h)] = [x for _, x in h]
+        hist[i, : len(h)] = [t for t, _ in h]
+        times[i, : len(h)] = [x for _, x in h]
     last = np.array([h[-1] for h in histories])
-    return Batch(np.array(users), np.arange(len(users)), last[:, 0].astype(np.int64), last[:, 1],
-                 hist, times, np.random.default_rng(0))
+    return Batch(
+        np.array(users),
+        np.arange(len(users)),
+        last[:, 0].astype(np.int64),
+        last[:, 1],
+        hist,
+        times,
+        np.random.default_rng(0),
+    )
 
 
 N_TRACKS = 20
@@ -41,7 +48,9 @@ TABLES = P.Tables(N_TRACKS, np.array([15, 16]), {"i2i": I2I}, {"dssm": USERS})
 def test_contextual_mod_uses_the_last_liked_track_and_skips_heard() -> None:
     # Row 0: liked 5 (0.9) then skipped 9 (0.1): anchor 5; 6 and 7 already heard -> 8.
     # Row 1: nothing liked after the first track 1 (1.0) -> anchor 1; 2, 3 heard -> user list.
-    batch = _batch([[(6, 1.0), (7, 1.0), (5, 0.9), (9, 0.1)], [(1, 1.0), (2, 0.2), (3, 0.1)]], [0, 1])
+    batch = _batch(
+        [[(6, 1.0), (7, 1.0), (5, 0.9), (9, 0.1)], [(1, 1.0), (2, 0.2), (3, 0.1)]], [0, 1]
+    )
     assert P.last_liked(batch, 0.7).tolist() == [5, 1]
     out = P.contextual_mod_policy(TABLES)(batch)
     assert out.tolist() == [8, 13]
