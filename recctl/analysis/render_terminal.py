@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -19,46 +20,64 @@ def _number(value: float, digits: int = 4) -> str:
 
 
 def _percent(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:+.2f}%"
+    return "-" if math.isnan(value) else f"{value:+.1f}%"
 
 
 def _p(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.3g}"
+    return "-" if math.isnan(value) else f"{value:.2g}"
+
+
+# Short labels keep the table inside 80 columns (CI logs, narrow terminals); the
+# Markdown, JSON and CSV outputs keep the full metric names.
+SHORT_LABELS = {
+    "mean_time_per_session": "time/session",
+    "time": "time",
+    "sessions": "sessions",
+    "mean_tracks_per_session": "tracks/session",
+    "mean_request_latency": "latency",
+}
+
+
+def _interval(lower: float, upper: float) -> str:
+    if math.isnan(lower) or math.isnan(upper):
+        return "-"
+    return f"[{lower:+.1f}, {upper:+.1f}]"
 
 
 def comparison_table(report: Report) -> Table:
-    """The table as a Rich renderable (one row per arm x metric)."""
+    """The table as a Rich renderable (one row per arm x metric), 80 columns wide."""
     mode = " (A/A: random halves)" if report.mode == "aa" else ""
-    table = Table(title=f"{report.experiment}: arms vs {report.control}{mode}",
-                  caption=f"alpha={report.settings.alpha}, correction="
-                          f"{report.settings.correction}; * primary metric")
+    table = Table(
+        title=f"{report.experiment}: arms vs {report.control}{mode}",
+        caption=f"effect and {1 - report.settings.alpha:.0%} CI in % of the control mean; "
+                f"p adjusted: {report.settings.correction}; * primary",
+        box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
+    )
     for name, justify in [("arm", "left"), ("metric", "left"), ("control", "right"),
-                          ("treatment", "right"), ("effect", "right"), ("lower", "right"),
-                          ("upper", "right"), ("p", "right"), ("p adj.", "right"),
-                          ("sig.", "center")]:
-        # Names never wrap; numbers are short enough to fit 120 columns.
+                          ("treat.", "right"), ("effect", "right"), ("CI %", "right"),
+                          ("p adj.", "right"), ("sig", "left")]:
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in report.table.itertuples():
         mark = "*" if row.primary else ""
         verdict = row.error or ("yes" if row.significant else "no")
         table.add_row(
-            row.arm, f"{row.metric}{mark}", _number(row.control_mean),
-            _number(row.treatment_mean), _percent(row.effect), _percent(row.lower),
-            _percent(row.upper), _p(row.p_value), _p(row.p_value_adjusted), verdict,
-            style=_STYLE.get(row.direction),
+            row.arm, f"{SHORT_LABELS.get(row.metric, row.metric)}{mark}",
+            _number(row.control_mean, 3), _number(row.treatment_mean, 3),
+            _percent(row.effect), _interval(row.lower, row.upper),
+            _p(row.p_value_adjusted), verdict, style=_STYLE.get(row.direction),
         )
     return table
 
 
 def arms_table(report: Report) -> Table:
     """Users, sessions and the latency guardrail per arm."""
-    table = Table(title="arms")
+    table = Table(title="arms", box=box.SIMPLE_HEAD, pad_edge=False)
     columns = list(report.arm_summary.columns)
     table.add_column("arm")
     for column in columns:
-        table.add_column(column.replace("_", " "), justify="right")
+        table.add_column(column.replace("_", " ").replace("latency ", "lat. "), justify="right")
     for arm, values in report.arm_summary.iterrows():
-        table.add_row(str(arm), *[_number(float(values[c]), 5) for c in columns])
+        table.add_row(str(arm), *[_number(float(values[c]), 3) for c in columns])
     return table
 
 

@@ -123,8 +123,12 @@ def test_terminal_rendering(report) -> None:  # noqa: ANN001
     buffer = io.StringIO()
     render_terminal(report, Console(file=buffer, width=120, color_system=None))
     text = buffer.getvalue()
-    assert "EXP: arms vs C" in text and "mean_time_per_session*" in text
-    assert "latency p99 ms" in text and "Sample ratio" in text
+    assert "EXP: arms vs C" in text and "time/session*" in text
+    assert "lat. p99 ms" in text and "Sample ratio" in text
+    # The table fits a default 80-column console (CI logs) without truncation.
+    narrow = io.StringIO()
+    render_terminal(report, Console(file=narrow, width=80, color_system=None))
+    assert "…" not in narrow.getvalue() and "tracks/session" in narrow.getvalue()
     coloured = io.StringIO()
     render_terminal(report, Console(file=coloured, width=120, force_terminal=True,
                                     color_system="standard"))
