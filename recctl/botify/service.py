@@ -15,6 +15,7 @@ import random
 import time
 from typing import Any
 
+import mmh3
 import redis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry as AsyncRetry
@@ -157,10 +158,19 @@ class Service:
         if chain.uses_state:
             state = await self.store.record(user, listen.track,
                                             listen.time >= chain.liked_threshold)
-        query = Query(user, listen.track, listen.time, state, self.rng)
+        query = Query(user, listen.track, listen.time, state, self._rng_for(user, listen))
         track, answered_by = await chain.recommend(query)
         self._log("next", user, listen, track, arm, answered_by, started)
         return b'{"user":%d,"track":%d}' % (user, track)
+
+    def _rng_for(self, user: int, listen: Listen) -> random.Random:
+        """With a seed, each request draws from its own generator keyed by what it asks
+        (session, user, track, time): the same simulated run gets the same answers
+        whatever the order in which concurrent requests arrive."""
+        if self.settings.seed is None:
+            return self.rng
+        key = f"{listen.session}|{user}|{listen.track}|{listen.time}"
+        return random.Random(mmh3.hash(key, self.settings.seed & 0xFFFFFFFF, signed=False))
 
     async def last(self, user: int, listen: Listen, started: float) -> bytes:
         self.check_ready()

@@ -16,6 +16,9 @@ import time
 from typing import Any
 
 import aiohttp
+import orjson
+
+_JSON = {"Content-Type": "application/json"}
 
 
 class RequestFailed(Exception):
@@ -62,7 +65,9 @@ class ReplicaClient:
             index = self._pick()
             url = self.targets[index] + path
             try:
-                async with self._session.post(url, json=body) as response:
+                # Bytes in, bytes out with orjson: aiohttp's json= and .json() cost more.
+                async with self._session.post(url, data=orjson.dumps(body),
+                                              headers=_JSON) as response:
                     if response.status >= 500:
                         last_error = f"{url}: HTTP {response.status}"
                         self._down_until[index] = time.monotonic() + self._cooldown
@@ -70,7 +75,10 @@ class ReplicaClient:
                     if response.status >= 400:
                         text = (await response.text())[:200]
                         raise RequestFailed(f"{url}: HTTP {response.status} {text}")
-                    payload = await response.json(content_type=None)
+                    try:
+                        payload = orjson.loads(await response.read())
+                    except orjson.JSONDecodeError:
+                        raise RequestFailed(f"{url}: the answer is not JSON") from None
                     self.acked += 1
                     return payload if isinstance(payload, dict) else {"value": payload}
             except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError,

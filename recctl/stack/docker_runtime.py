@@ -111,7 +111,7 @@ class DockerRuntime:
             name = f"replica-{index}"
             container = parts.start_replica(
                 place, service_image, name, experiment_file=loaded.path,
-                artifacts=spec.artifacts_dir, seed=state.seed + index)
+                artifacts=spec.artifacts_dir, seed=state.seed)
             replicas.append(container)
             state.replicas.append(ReplicaInfo(name=name, log_dir=parts.LOG_DIR,
                                               container=container.id))

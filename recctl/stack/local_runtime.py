@@ -88,6 +88,8 @@ class LocalRuntime:
                 "--redis", state.redis["url"],
                 "--replica", name,
                 "--log-dir", str(log_dir),
+                # The experiment's seed also fixes the service's random choices.
+                "--seed", str(spec.simulation.seed),
             ]
             record = processes.spawn(argv, log_file=home / "service.log", env=env)
             url = f"http://{spec.stack.host}:{port}"

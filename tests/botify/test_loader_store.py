@@ -7,7 +7,7 @@ from array import array
 
 import orjson
 import redis
-from conftest import N_TRACKS, i2i_of
+from botify_fixtures import N_TRACKS, i2i_of
 
 from recctl.artifacts import ArtifactSet
 from recctl.botify.keys import CATALOG_UNIT, Keys

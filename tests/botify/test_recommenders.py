@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 import redis.asyncio as aioredis
-from conftest import N_ARTISTS, N_TRACKS, dssm_of, i2i_of
+from botify_fixtures import N_ARTISTS, N_TRACKS, dssm_of, i2i_of
 from pydantic import BaseModel, ConfigDict
 
 from recctl.artifacts import ArtifactSet

@@ -9,7 +9,7 @@ import threading
 import time
 
 import redis
-from conftest import HEADLINE_ARMS, N_TRACKS, start_replica, wait_for, write_experiment
+from botify_fixtures import HEADLINE_ARMS, N_TRACKS, start_replica, wait_for, write_experiment
 from http_client import Client
 
 from recctl.eventlog import read_events
