@@ -20,7 +20,9 @@ def _number(value: float, digits: int = 4) -> str:
 
 
 def _percent(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:+.1f}%"
+    if math.isnan(value):
+        return "-"
+    return f"{value:+.0f}%" if abs(value) >= 1000 else f"{value:+.1f}%"
 
 
 def _p(value: float) -> str:
@@ -41,7 +43,8 @@ SHORT_LABELS = {
 def _interval(lower: float, upper: float) -> str:
     if math.isnan(lower) or math.isnan(upper):
         return "-"
-    return f"[{lower:+.1f}, {upper:+.1f}]"
+    digits = 0 if max(abs(lower), abs(upper)) >= 1000 else 1
+    return f"[{lower:+.{digits}f}, {upper:+.{digits}f}]"
 
 
 def comparison_table(report: Report) -> Table:
@@ -52,6 +55,7 @@ def comparison_table(report: Report) -> Table:
         caption=f"effect and {1 - report.settings.alpha:.0%} CI in % of the control mean; "
                 f"p adjusted: {report.settings.correction}; * primary",
         box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
+        show_edge=False,
     )
     for name, justify in [("arm", "left"), ("metric", "left"), ("control", "right"),
                           ("treat.", "right"), ("effect", "right"), ("CI %", "right"),
@@ -62,7 +66,7 @@ def comparison_table(report: Report) -> Table:
         verdict = row.error or ("yes" if row.significant else "no")
         table.add_row(
             row.arm, f"{SHORT_LABELS.get(row.metric, row.metric)}{mark}",
-            _number(row.control_mean, 3), _number(row.treatment_mean, 3),
+            _number(row.control_mean, 2), _number(row.treatment_mean, 2),
             _percent(row.effect), _interval(row.lower, row.upper),
             _p(row.p_value_adjusted), verdict, style=_STYLE.get(row.direction),
         )
