@@ -47,9 +47,11 @@ def ensure_data(path: Path, console: Console) -> LoadedExperiment:
     return load_experiment(path)
 
 
-def simulate(loaded: LoadedExperiment, state: RunState, console: Console) -> dict[str, Any]:
-    """Drive the experiment's simulated users through the running stack; returns a summary
-    (also saved as simulation.json in the run folder)."""
+def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
+             targets: list[str] | None = None) -> dict[str, Any]:
+    """Drive the experiment's simulated users through the running stack (or `targets`,
+    any botify-compatible endpoints); returns a summary, saved as simulation.json in the
+    run folder when there is one."""
     from recctl.sim.http_runner import run_http_simulation
     from recctl.sim.rendering import render_summary
     from recctl.sim.user_model import load_user_model
@@ -63,13 +65,17 @@ def simulate(loaded: LoadedExperiment, state: RunState, console: Console) -> dic
                           "at a folder made by `recctl world`")
     user_model = load_user_model(sim.user_model)
     world = load_world(world_dir, user_model)
+    if targets is None:
+        assert state is not None, "a run state or explicit targets are needed"
+        targets = simulation_targets(state)
     result = run_http_simulation(
-        world, user_model, simulation_targets(state), episodes=sim.episodes, days=sim.days,
+        world, user_model, targets, episodes=sim.episodes, days=sim.days,
         seed=sim.seed, concurrency=sim.concurrency, console=console,
     )
     render_summary(result, console)
     summary = simulation_summary(result)
-    (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
+    if state is not None:
+        (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 

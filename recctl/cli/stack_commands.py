@@ -93,7 +93,13 @@ def fetch(experiment: ExperimentArg, run: RunOption = None) -> None:
                       f"an append; kept aside under {result.dest / 'conflicts'}[/]")
 
 
-def simulate(experiment: ExperimentArg, run: RunOption = None) -> None:
+def simulate(
+    experiment: ExperimentArg,
+    run: RunOption = None,
+    endpoint: Annotated[Optional[list[str]], typer.Option(
+        "--endpoint", help="Send the users to this URL instead of the stack `up` started "
+        "(repeat for several replicas): a compose stack or your own botify.")] = None,
+) -> None:
     """Drive the file's simulated users through the running stack (progress bar, summary).
 
     Uses the `simulation:` block (episodes, days, seed, concurrency) against the stack that
@@ -103,6 +109,9 @@ def simulate(experiment: ExperimentArg, run: RunOption = None) -> None:
     from recctl.workflow import require_running
     from recctl.workflow import simulate as run_simulation
 
+    if endpoint:
+        run_simulation(parse_experiment(experiment), None, console, targets=endpoint)
+        return
     loaded = load_experiment(experiment)
     state = current_run(loaded.spec.name, run_id=run)
     require_running(state)
