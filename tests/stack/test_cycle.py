@@ -147,3 +147,40 @@ def test_same_seed_same_run_through_the_service(tmp_path: Path, small_world: tup
     assert len(first) > 300
     # Every session's tracks, listen times and recommendations are the same.
     assert first.astype(str).equals(second.astype(str))
+
+
+def test_ctrl_c_during_run_tears_down_and_keeps_the_logs(
+        tmp_path: Path, small_world: tuple[Path, Path], workspace: Path) -> None:
+    import subprocess
+    import sys
+
+    world, artifacts = small_world
+    path = write_experiment(tmp_path, "interrupted", artifacts, world=str(world),
+                            simulation={"episodes": 50_000, "seed": 2, "concurrency": 8})
+    env = {**os.environ, "RECCTL_HOME": str(workspace)}
+    process = subprocess.Popen([sys.executable, "-m", "recctl", "run", str(path)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    runs = workspace / ".recctl" / "runs" / "interrupted"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until the users are listening
+        logs = list(runs.glob("*/replicas/*/logs/data.json"))
+        if logs and sum(p.stat().st_size for p in logs) > 20_000:
+            break
+        time.sleep(0.05)
+    else:
+        process.kill()
+        pytest.fail("the simulation never started: " + process.communicate()[0].decode())
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends to the foreground process
+    output = process.communicate(timeout=60)[0].decode()
+    assert process.returncode == 130, output
+
+    state = json.loads(next(runs.glob("*/state.json")).read_text())
+    assert state["stopped"] is True
+    from recctl.stack import processes
+
+    records = [state["redis"]] + [{"pid": r["pid"], "started": r["started"]}
+                                  for r in state["replicas"]]
+    assert not any(processes.is_running(r) for r in records)
+    manifest = json.loads(next((workspace / "cache" / "interrupted").glob(
+        "*/manifest.json")).read_text())
+    assert manifest["interrupted"] is True and manifest["lines"] > 0
