@@ -53,6 +53,8 @@ class SessionState:
     steps: int = 0  # recommendations consumed
     session_time: float = 0.0  # sum of listen times of recommended tracks
     finished: bool = False
+    _user_arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False)
 
     @property
     def last_track(self) -> int:
@@ -70,14 +72,18 @@ class SessionState:
             raise ValueError(f"track {track} is not in the catalog (0..{world.n_tracks - 1})")
         self.steps += 1
         artist = int(world.track_artist[track])
+        if self._user_arrays is None:  # the same length-1 arrays every step of the session
+            self._user_arrays = (world.embeddings[[self.interest]],
+                                 world.consume_bias[[self.user]],
+                                 world.consume_sharpness[[self.user]])
+        interest, bias, sharpness = self._user_arrays
         time = float(listen_times(
-            affinity(world.embeddings, np.array([track]), world.embeddings[[self.interest]]),
-            world.consume_bias[[self.user]], world.consume_sharpness[[self.user]],
+            affinity(world.embeddings, np.array([track]), interest), bias, sharpness,
             np.array([self.artist_plays[artist]]), np.array([track in self.tracks]), model,
         )[0])
-        draw = streams.uniforms(self.key.seed, self.key.day, self.key.episode,
-                                streams.BUDGET, self.steps)
-        self.budget -= int(budget_decrements(np.array([time]), draw.reshape(1))[0])
+        draw = streams.uniform(self.key.seed, self.key.day, self.key.episode,
+                               streams.BUDGET, self.steps)
+        self.budget -= int(budget_decrements(np.array([time]), np.array([draw]))[0])
         self.tracks.append(track)
         self.times.append(time)
         self.artist_plays[artist] += 1
@@ -90,13 +96,13 @@ class SessionState:
 def start_session(world: World, model: UserModel, key: EpisodeKey) -> SessionState:
     """Pick the episode's user, session interest and first track (listened to in full)."""
     user = int(streams.choose_index(
-        streams.uniforms(key.seed, key.day, key.episode, streams.USER), world.n_users))
+        streams.uniform(key.seed, key.day, key.episode, streams.USER), world.n_users))
     n_interests = world.interests.shape[1]
     slot = int(streams.choose_index(
-        streams.uniforms(key.seed, key.day, key.episode, streams.INTEREST), n_interests))
+        streams.uniform(key.seed, key.day, key.episode, streams.INTEREST), n_interests))
     neighbours = world.interest_neighbours(model.interest_neighbours)[user, slot]
     first = int(neighbours[int(streams.choose_index(
-        streams.uniforms(key.seed, key.day, key.episode, streams.FIRST_TRACK), len(neighbours)))])
+        streams.uniform(key.seed, key.day, key.episode, streams.FIRST_TRACK), len(neighbours)))])
     state = SessionState(key=key, user=user, interest=int(world.interests[user, slot]),
                          budget=model.session_budget)
     state.tracks.append(first)

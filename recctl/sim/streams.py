@@ -64,6 +64,27 @@ def uniforms(seed: int, day: int, episodes: np.ndarray | int, stream: int,
     return (key >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
 
 
+def _mix_int(x: int) -> int:
+    """`_mix` on a Python int (masked to 64 bits): the same bits, without numpy's overhead."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def uniform(seed: int, day: int, episode: int, stream: int, step: int = 0) -> float:
+    """One draw of `uniforms`, for the step-by-step paths (HTTP runner, gym env).
+
+    Plain integer arithmetic gives exactly the numpy path's bits about 20x faster, which
+    matters at one call per request.
+    """
+    key = _mix_int(seed & _MASK)
+    key = _mix_int(key ^ (day & _MASK))
+    key = _mix_int(key ^ (episode & _MASK))
+    key = _mix_int(key ^ (((stream << 32) | (step & _MASK)) & _MASK))
+    return (key >> 11) * 2.0 ** -53
+
+
 def choose_index(u: np.ndarray, n: int | np.ndarray) -> np.ndarray:
     """Map uniforms on [0, 1) to indices in [0, n): floor(u * n), as int64."""
     return np.minimum(np.floor(u * n).astype(np.int64), np.asarray(n, dtype=np.int64) - 1)

@@ -71,3 +71,20 @@ def test_user_model_file_and_validation() -> None:
         user_model_from_mapping({"budgett": 3})
     with pytest.raises(RecctlError, match="session_budget"):
         user_model_from_mapping({"session_budget": 0})
+
+
+def test_scalar_uniform_has_the_vectorised_bits() -> None:
+    # The step-by-step paths use streams.uniform; the in-process one streams.uniforms.
+    # They must agree to the bit, or the same episode would differ between them.
+    from recctl.sim import streams
+
+    rng = np.random.default_rng(3)
+    seeds = [0, 1, 42, -7, 2**40 + 3, 2**63 - 1]
+    for seed in seeds:
+        episodes = rng.integers(0, 1_000_000, size=200)
+        steps = rng.integers(0, 500, size=200)
+        for stream in (streams.USER, streams.BUDGET):
+            vector = streams.uniforms(seed, 3, episodes, stream, steps)
+            scalar = [streams.uniform(seed, 3, int(e), stream, int(s))
+                      for e, s in zip(episodes, steps, strict=True)]
+            assert vector.tolist() == scalar
