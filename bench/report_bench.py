@@ -51,7 +51,8 @@ def main() -> None:
     events = events.iloc[: args.events]
     files = write_logs(events, folder, replicas=2, rotate_lines=200_000)
     size = sum(f.stat().st_size for f in files) / 1e6
-    print(f"generated {len(events):,} events (sessions cut at the end stay unclosed), {len(files)} files, {size:.0f} MB "
+    print(f"generated {len(events):,} events (sessions cut at the end stay unclosed), "
+          f"{len(files)} files, {size:.0f} MB "
           f"in {time.perf_counter() - started:.1f} s (not timed)")
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)

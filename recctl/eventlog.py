@@ -78,7 +78,8 @@ def find_log_files(paths: Iterable[str | Path]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            found.extend(p for p in path.rglob("data.json*") if p.is_file() and _ROTATED.match(p.name))
+            found.extend(p for p in path.rglob("data.json*")
+                         if p.is_file() and _ROTATED.match(p.name))
         else:
             raise RecctlError(
                 f"log path {str(path)!r} does not exist",
@@ -103,7 +104,8 @@ class ReadSummary:
             self.malformed_examples.append(f"{where}: {reason}")
 
 
-def iter_events(files: Iterable[Path], summary: ReadSummary | None = None) -> Iterator[dict[str, Any]]:
+def iter_events(files: Iterable[Path],
+                summary: ReadSummary | None = None) -> Iterator[dict[str, Any]]:
     """Parsed events from the files, in order; malformed lines are skipped and counted."""
     from recctl.logreader import iter_events as _iter_events
 

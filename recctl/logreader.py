@@ -44,7 +44,8 @@ _decode_line = msgspec.json.Decoder(_Event).decode
 _decode_chunk = msgspec.json.Decoder(list[_Event]).decode
 
 
-def iter_events(files: Iterable[Path], summary: ReadSummary | None = None) -> Iterator[dict[str, Any]]:
+def iter_events(files: Iterable[Path],
+                summary: ReadSummary | None = None) -> Iterator[dict[str, Any]]:
     """Parsed events (plain dicts) from the files, in order; malformed lines are skipped.
 
     The simple reader, one line at a time; `read_events` is the fast columnar path.

@@ -49,7 +49,8 @@ def write_outputs(report: Report, out_dir: str | Path,
         report.arm_summary.to_csv(out / "arms.csv")
         written["csv"] = out / "comparisons.csv"
     written["manifest"] = out / "manifest.json"
-    written["manifest"].write_bytes(_dumps(manifest(report, sorted(p.name for p in written.values()))))
+    names = sorted(p.name for p in written.values())
+    written["manifest"].write_bytes(_dumps(manifest(report, names)))
     return written
 
 

@@ -20,13 +20,13 @@ def plot_effects(report: Report, path: str | Path) -> Path:
     import matplotlib.pyplot as plt
     metrics = report.metrics
     treatments = [a for a in report.arms if a != report.control]
-    fig, axes = plt.subplots(len(metrics), 1, figsize=(7, 0.9 + 0.55 * len(treatments) * len(metrics)
-                                                        + 0.5 * len(metrics)),
+    height = 0.9 + 0.55 * len(treatments) * len(metrics) + 0.5 * len(metrics)
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(7, height),
                              squeeze=False, sharex=False)
-    for ax, metric in zip(axes[:, 0], metrics):
+    for ax, metric in zip(axes[:, 0], metrics, strict=True):
         rows = report.table[report.table["metric"] == metric].set_index("arm").reindex(treatments)
         y = np.arange(len(treatments))[::-1]
-        for yi, (arm, row) in zip(y, rows.iterrows()):
+        for yi, (_arm, row) in zip(y, rows.iterrows(), strict=True):
             colour = _COLOURS[row["direction"] or ""]
             if np.isnan(row["lower"]):
                 ax.text(0, yi, f"{row['error']}", va="center", fontsize=8)

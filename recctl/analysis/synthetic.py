@@ -108,7 +108,7 @@ def write_logs(
                 "recommendation", "session", "arm")]
     for r in range(replicas):
         mask = replica == r
-        rows = zip(*(c[mask].tolist() for c in columns))  # Python scalars format fast
+        rows = zip(*(c[mask].tolist() for c in columns), strict=True)  # Python scalars format fast
         lines = [_line(row, experiment, r, style) for row in rows]
         written += _write_rotated(Path(folder) / f"replica-{r}", lines, rotate_lines)
     return written

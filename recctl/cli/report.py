@@ -57,7 +57,8 @@ def report(
     render_terminal(result, console)
     target = out or (paths[0] / "report" if paths[0].is_dir() else Path("report"))
     written = write_outputs(result, target, output_format or ["markdown", "json", "csv", "png"])
-    console.print(f"[dim]written to {target}: {', '.join(sorted(p.name for p in written.values()))}[/]")
+    names = ", ".join(sorted(p.name for p in written.values()))
+    console.print(f"[dim]written to {target}: {names}[/]")
 
 
 def plan(
@@ -92,7 +93,8 @@ def plan(
         users = api.user_level(api.load(*paths), experiment)
         table = plan_from_users(users, control, metric or list(METRICS), mde, alpha, power, arms)
     else:
-        raise RecctlError("nothing to plan from", "pass a previous run's logs, or --variance and --mean")
+        raise RecctlError("nothing to plan from",
+                          "pass a previous run's logs, or --variance and --mean")
     view = Table(title=f"sample size for a {mde:g}% effect, alpha={alpha}, power={power}, "
                        f"{arms} arms")
     shown = {"metric": "metric", "control_mean": "mean", "control_std": "std",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -18,7 +18,7 @@ ExperimentArg = Annotated[
                          show_default=False)
 ]
 RunOption = Annotated[
-    Optional[str], typer.Option("--run", help="A run id; the one `up` started last by default.")
+    str | None, typer.Option("--run", help="A run id; the one `up` started last by default.")
 ]
 
 
@@ -96,7 +96,7 @@ def fetch(experiment: ExperimentArg, run: RunOption = None) -> None:
 def simulate(
     experiment: ExperimentArg,
     run: RunOption = None,
-    endpoint: Annotated[Optional[list[str]], typer.Option(
+    endpoint: Annotated[list[str] | None, typer.Option(
         "--endpoint", help="Send the users to this URL instead of the stack `up` started "
         "(repeat for several replicas): a compose stack or your own botify.")] = None,
 ) -> None:

@@ -139,7 +139,8 @@ class LocalRuntime:
         state.balancer = "nginx"
         state.endpoint = f"http://{host}:{port}"
         poll(lambda: port_open(host, port) and http_ok(f"{state.endpoint}/ready"),
-             timeout=15, what=f"nginx on {host}:{port}", abort=lambda: processes.exit_reason(record),
+             timeout=15, what=f"nginx on {host}:{port}",
+             abort=lambda: processes.exit_reason(record),
              on_timeout_hint=lambda: "nginx error log:\n    "
              + processes.log_tail(nginx_dir / "error.log"))
 

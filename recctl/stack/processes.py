@@ -6,6 +6,7 @@ its start time; a process counts as ours only when both match.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -83,10 +84,8 @@ def stop(record: dict[str, Any] | None, *, timeout: float = 10.0) -> bool:
         elif not is_running(record):
             return True
         time.sleep(0.05)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     child = _children.get(pid)
     if child is not None:
         child.wait(5)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from recctl.errors import RecctlError
+from recctl.paths import state_root
 from recctl.spec import LoadedExperiment
 from recctl.stack.base import RunState, Runtime, new_run_id
-from recctl.paths import state_root
 
 
 def experiment_dir(experiment: str, root: Path | None = None) -> Path:

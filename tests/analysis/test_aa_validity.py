@@ -44,8 +44,9 @@ def test_false_positive_rate_is_nominal_per_metric(rejections: dict[str, np.ndar
     low, high = ss.binom.interval(0.95, SPLITS, ALPHA)
     for name in ("welch", "delta"):
         counts = rejections[name].sum(axis=0)
-        for metric, count in zip(METRICS, counts):
-            assert low <= count <= high, f"{name} {metric}: {count}/{SPLITS} outside [{low}, {high}]"
+        for metric, count in zip(METRICS, counts, strict=True):
+            assert low <= count <= high, (
+                f"{name} {metric}: {count}/{SPLITS} outside [{low}, {high}]")
 
 
 def test_holm_keeps_the_familywise_rate_at_most_alpha(rejections: dict[str, np.ndarray]) -> None:

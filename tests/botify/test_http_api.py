@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 import redis
-from botify_fixtures import HEADLINE_ARMS, N_TRACKS, Replica, i2i_of, start_replica, write_experiment
+from botify_fixtures import (
+    HEADLINE_ARMS,
+    N_TRACKS,
+    Replica,
+    i2i_of,
+    start_replica,
+    write_experiment,
+)
 from http_client import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

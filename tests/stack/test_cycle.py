@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from local_fixtures import write_experiment
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -20,12 +21,10 @@ from recctl.eventlog import read_events
 from recctl.sim.world import WorldParams
 from recctl.sim.world_io import build_world
 from recctl.spec import load_experiment
+from recctl.stack.fetch import fetch_run
 from recctl.stack.lifecycle import stack_down, stack_up
 from recctl.stack.runs import runtime_for
-from recctl.stack.fetch import fetch_run
 from recctl.workflow import simulate
-
-from local_fixtures import write_experiment
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from local_fixtures import write_experiment
 from rich.console import Console
 
 from recctl.errors import RecctlError
@@ -16,8 +17,6 @@ from recctl.spec import load_experiment
 from recctl.stack import processes
 from recctl.stack.lifecycle import stack_down, stack_status, stack_up
 from recctl.stack.nginx import find_nginx
-
-from local_fixtures import write_experiment
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 
