@@ -7,6 +7,7 @@ flushed), what was logged is fetched, and the stack is torn down.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,9 @@ from recctl.stack.base import RunState
 from recctl.stack.fetch import FetchResult, fetch_run
 from recctl.stack.lifecycle import simulation_targets, stack_up
 from recctl.stack.runs import runtime_for
+
+
+EPISODES_FILE = "episodes.csv"  # per-episode stats of the simulator (day, user, time, steps)
 
 
 @dataclass
@@ -76,6 +80,7 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
     summary = simulation_summary(result)
     if state is not None:
         (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
+        result.episode_frame().to_csv(state.path / EPISODES_FILE, index=False)
     return summary
 
 
@@ -140,6 +145,9 @@ def run_experiment(path: Path, console: Console) -> RunOutcome:
         runtime.quiesce(state)
         extra = {"simulation": outcome.simulation, "interrupted": outcome.interrupted}
         outcome.fetched = fetch_run(state, runtime, extra_manifest=extra)
+        episodes = state.path / EPISODES_FILE
+        if episodes.is_file() and not (outcome.fetched.dest / EPISODES_FILE).exists():
+            shutil.copyfile(episodes, outcome.fetched.dest / EPISODES_FILE)
         stages["fetch"] = time.perf_counter() - mark
     finally:
         mark = time.perf_counter()

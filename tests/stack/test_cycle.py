@@ -59,6 +59,12 @@ def test_run_end_to_end(tmp_path: Path, small_world: tuple[Path, Path], workspac
     # Every acknowledged request is one line in the fetched logs, across both replicas.
     assert manifest["lines"] == manifest["simulation"]["acked_requests"]
     assert set(manifest["replicas"]) == {"replica-1", "replica-2"}
+    # The simulator's own per-episode view travels with the logs.
+    import pandas as pd
+
+    episodes = pd.read_csv(cache_runs[0] / "episodes.csv")
+    assert len(episodes) == 400 and not episodes["failed"].any()
+    assert episodes["steps"].sum() == manifest["simulation"]["acked_requests"] - 400
     assert all(r["lines"] > 0 for r in manifest["replicas"].values())
     report = workspace / "reports" / "cycle" / cache_runs[0].name
     assert {"report.md", "report.json", "effects.png", "manifest.json"} <= {
