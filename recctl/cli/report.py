@@ -41,8 +41,10 @@ def report(
 ) -> None:
     """Turn fetched event logs into the A/B answer.
 
-    Prints the table (green: significantly better, red: significantly worse) and writes
-    a Markdown page, JSON, CSV, a PNG plot and a manifest.
+    Prints the table (green: significantly better, red: significantly worse).
+    Writes a Markdown page, JSON, CSV, a PNG plot and a manifest.
+
+    Example: recctl report cache/contextualmod_vs_dssm/RUN --out reports/mine
     """
     from recctl.analysis import build_report, render_terminal, write_outputs
 
@@ -80,6 +82,8 @@ def plan(
     """Users and episodes needed to detect --mde with the given power.
 
     Uses statsmodels' power for a two-sample t-test on user-level values.
+
+    Example: recctl plan cache/contextualmod_vs_dssm/RUN --mde 5
     """
     from recctl.analysis import api
     from recctl.analysis.plan import plan_from_users, plan_from_variance

@@ -11,7 +11,9 @@ HELP = (
     "Run one botify replica: the recommender service, on one port.\n\n"
     "The replica loads the artifacts into Redis (once for all replicas that share them), "
     "assigns each user to an arm of the experiment and answers /next with that arm's "
-    "recommender. Every request is written to the event log in --log-dir."
+    "recommender. Every request is written to the event log in --log-dir.\n\n"
+    "Example: recctl serve --experiment experiments/aa.yml --artifacts "
+    "data/default/artifacts --port 5001 --redis redis://127.0.0.1:6379/0 --log-dir logs"
 )
 
 

@@ -13,7 +13,9 @@ TRAIN_HELP = (
     "included), fits top tracks, item-to-item lists (plain and artist-diverse), a DSSM "
     "two-tower model and optionally an ALS factorisation, evaluates them on the last "
     "sessions held out by time against top-pop, and writes an artifacts folder with a "
-    "manifest of inputs, checksums, parameters, seed, code version and metrics."
+    "manifest of inputs, checksums, parameters, seed, code version and metrics.\n\n"
+    "Example: recctl train cache/contextualmod_vs_dssm/RUN --out artifacts/v2 "
+    "--catalog data/default/world/tracks.json"
 )
 
 BOOTSTRAP_HELP = (
@@ -21,7 +23,8 @@ BOOTSTRAP_HELP = (
     "Generates the simulated world, simulates cold-start traffic from a random "
     "recommender in-process, then runs days of traffic served by a mix of the trained "
     "recommenders, retraining every day. Deterministic from the seed; a complete folder "
-    "with a matching manifest is reused instead of rebuilt."
+    "with a matching manifest is reused instead of rebuilt.\n\n"
+    "Example: recctl bootstrap --out data/default --seed 0"
 )
 
 
