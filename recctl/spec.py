@@ -26,7 +26,8 @@ METRICS = (
     "mean_tracks_per_session",
     "mean_request_latency",
 )
-OUTPUTS = ("terminal", "markdown", "json", "csv", "png")
+OutputName = Literal["terminal", "markdown", "json", "csv", "png"]
+OUTPUTS: tuple[OutputName, ...] = ("terminal", "markdown", "json", "csv", "png")
 
 
 class _Strict(BaseModel):
@@ -83,9 +84,7 @@ class ReportSpec(_Strict):
     alpha: float = Field(0.05, gt=0, lt=1)
     control: str = "C"
     correction: Literal["holm", "none"] = "holm"
-    outputs: list[Literal["terminal", "markdown", "json", "csv", "png"]] = Field(
-        default_factory=lambda: list(OUTPUTS)
-    )
+    outputs: list[OutputName] = Field(default_factory=lambda: list(OUTPUTS))
 
     @field_validator("metrics")
     @classmethod

@@ -23,7 +23,6 @@ from recctl.stack.fetch import FetchResult, fetch_run
 from recctl.stack.lifecycle import simulation_targets, stack_up
 from recctl.stack.runs import runtime_for
 
-
 EPISODES_FILE = "episodes.csv"  # per-episode stats of the simulator (day, user, time, steps)
 
 

@@ -82,8 +82,8 @@ class Store:
     # Artifacts.
     async def track_info(self, track: int) -> bytes | None:
         """The catalog row of a track as JSON bytes, or None."""
-        value: bytes | None = await self.client.hget(self.keys.artifact(CATALOG_UNIT), str(track))
-        return value
+        value = await self.client.hget(self.keys.artifact(CATALOG_UNIT), str(track))
+        return value.encode() if isinstance(value, str) else value
 
     async def _cached_list(self, redis_key: str, field: Any) -> array[int]:
         cache_key = (redis_key, field)
@@ -113,7 +113,8 @@ class Store:
                 self.cache.put(key, EMPTY)
                 return EMPTY
             # The artist name is the field of the by-artist hash; cache its list by name.
-            tracks = await self._cached_list(self.keys.artist_tracks, artist.decode())
+            name = artist.decode() if isinstance(artist, bytes) else artist
+            tracks = await self._cached_list(self.keys.artist_tracks, name)
             self.cache.put(key, tracks)
             return tracks
         return hit

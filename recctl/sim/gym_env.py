@@ -26,7 +26,7 @@ def make_env(world: World, user_model: UserModel, seed: int = 0, day: int = 0) -
         raise RecctlError("the gym environment needs gymnasium",
                           "install the extra: pip install 'recctl[gym]'") from None
 
-    class BotifyEnv(gymnasium.Env):  # type: ignore[misc]
+    class BotifyEnv(gymnasium.Env):
         metadata = {"render_modes": []}
 
         def __init__(self) -> None:

@@ -85,6 +85,6 @@ def uniform(seed: int, day: int, episode: int, stream: int, step: int = 0) -> fl
     return (key >> 11) * 2.0 ** -53
 
 
-def choose_index(u: np.ndarray, n: int | np.ndarray) -> np.ndarray:
+def choose_index(u: np.ndarray | float, n: int | np.ndarray) -> np.ndarray:
     """Map uniforms on [0, 1) to indices in [0, n): floor(u * n), as int64."""
     return np.minimum(np.floor(u * n).astype(np.int64), np.asarray(n, dtype=np.int64) - 1)

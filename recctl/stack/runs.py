@@ -55,5 +55,5 @@ def runtime_for(name: str, docker_host: str | None = None) -> Runtime:
         except ImportError as exc:
             raise RecctlError(f"the Docker runtime is not available ({exc})",
                               "set stack.runtime: local") from None
-        return DockerRuntime(docker_host=docker_host)  # type: ignore[call-arg]
+        return DockerRuntime(docker_host=docker_host)
     raise RecctlError(f"unknown runtime {name!r}", "use stack.runtime: local or docker")

@@ -40,7 +40,7 @@ def load_catalog(path: str | Path) -> Catalog:
             f"catalog {path} does not exist",
             "pass the world's tracks.json, or leave out --catalog to use placeholders",
         )
-    rows = []
+    rows: list[dict[str, Any]] = []
     for number, row in enumerate(read_jsonl(path), start=1):
         if not isinstance(row, dict) or not {"track", "artist", "title"} <= set(row):
             raise RecctlError(

@@ -134,11 +134,14 @@ def concat_listens(parts: list[Listens]) -> Listens:
     if not parts:
         raise RecctlError("the logs hold no events", "simulate some traffic first")
     offsets = np.cumsum([0] + [p.n_sessions for p in parts[:-1]])
+    def joined(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
     return Listens(
-        *(np.concatenate([getattr(p, name) for p in parts]) for name in ("user",)),
-        np.concatenate([p.session + o for p, o in zip(parts, offsets, strict=True)]),
-        *(
-            np.concatenate([getattr(p, name) for p in parts])
-            for name in ("position", "track", "time", "timestamp_us")
-        ),
+        user=joined("user"),
+        session=np.concatenate([p.session + o for p, o in zip(parts, offsets, strict=True)]),
+        position=joined("position"),
+        track=joined("track"),
+        time=joined("time"),
+        timestamp_us=joined("timestamp_us"),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -53,7 +54,7 @@ def fit_all(
 
     clock = time.perf_counter()
     p = config.i2i
-    shape = dict(
+    shape: dict[str, Any] = dict(
         window=p.window,
         decay=p.decay,
         weight_anchor=p.weight_anchor,
@@ -61,9 +62,9 @@ def fit_all(
         min_time=p.min_time,
     )
     items = {
-        "i2i": item_to_item(listens, k=p.k, **shape),  # type: ignore[arg-type]
+        "i2i": item_to_item(listens, k=p.k, **shape),
         "i2i_diverse": diversify(listens, artist_of, k=p.k, per_artist=p.per_artist, **shape),
-    }  # type: ignore[arg-type]
+    }
     timings["i2i"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

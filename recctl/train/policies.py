@@ -103,8 +103,8 @@ def _chain(
         if len(todo) == 0:
             return out
         out[todo] = pick(source(todo), _Rows(batch, todo), exclude_heard)
-    todo = out < 0  # last resort: uniform random, as the service's final fallback
-    out[todo] = batch.rng.integers(0, n_tracks, int(todo.sum()))
+    unanswered = out < 0  # last resort: uniform random, as the service's final fallback
+    out[unanswered] = batch.rng.integers(0, n_tracks, int(unanswered.sum()))
     return out
 
 
@@ -211,7 +211,7 @@ def mixture_policy(
         for index, arm_policy in enumerate(arms):
             rows = np.flatnonzero(arm == index)
             if len(rows):
-                out[rows] = arm_policy(_Rows(b, rows))  # type: ignore[arg-type]
+                out[rows] = arm_policy(_Rows(b, rows))
         explore_rows = b.rng.random(len(out)) < explore
         out[explore_rows] = b.rng.integers(0, n_tracks, int(explore_rows.sum()))
         return out
