@@ -129,11 +129,15 @@ def main() -> None:
                 before = service.cpu_times()
                 figures = run_wrk(url, script, connections, args.duration)
                 after = service.cpu_times()
-                cpu = (after.user - before.user) + (after.system - before.system)
-                per_request = 1000 * cpu / max(figures["requests"], 1)
+                user = after.user - before.user
+                system = after.system - before.system
+                requests = max(figures["requests"], 1)
+                per_request = 1000 * (user + system) / requests
                 print(f"{connections} keep-alive connection(s): {figures['rps']:,.0f} req/s, "
                       f"p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms, "
-                      f"service CPU {per_request:.3f} ms/request, errors {figures['errors']}")
+                      f"service CPU {per_request:.3f} ms/request "
+                      f"(user {1000 * user / requests:.3f}, kernel {1000 * system / requests:.3f}),"
+                      f" errors {figures['errors']}")
             print(f"peak RSS of the replica: {peak_rss_mb(process.pid):.0f} MB")
         finally:
             process.send_signal(signal.SIGTERM)
