@@ -9,25 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _top_k_rows(scores: np.ndarray, k: int, block: int) -> np.ndarray:
-    """Top-k column indices per row of `scores`, unordered.
-
-    The k best items of a row lie in the k blocks (of `block` columns) with the largest
-    maxima, so only those k * block candidates are partitioned, not the whole row.
-    """
-    rows, cols = scores.shape
-    n_blocks = -(-cols // block)
-    if n_blocks <= k:
-        return np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    padded = np.full((rows, n_blocks * block), -np.inf, dtype=scores.dtype)
-    padded[:, :cols] = scores
-    blocks = padded.reshape(rows, n_blocks, block)
-    best_blocks = np.argpartition(-blocks.max(axis=2), k - 1, axis=1)[:, :k]  # (rows, k)
-    candidates = (best_blocks[:, :, None] * block + np.arange(block)).reshape(rows, -1)
-    candidate_scores = np.take_along_axis(padded, candidates, axis=1)
-    chosen = np.argpartition(-candidate_scores, k - 1, axis=1)[:, :k]
-    return np.take_along_axis(candidates, chosen, axis=1)
+from recctl.topk import top_k_rows
 
 
 def top_k_inner_product(embeddings: np.ndarray, queries: np.ndarray, k: int,
@@ -48,9 +30,5 @@ def top_k_inner_product(embeddings: np.ndarray, queries: np.ndarray, k: int,
     for start in range(0, queries.shape[0], chunk):
         block_q = np.asarray(queries[start:start + chunk], dtype=np.float32)
         scores = block_q @ items.T
-        part = _top_k_rows(scores, k, block)
-        part_scores = np.take_along_axis(scores, part, axis=1)
-        # Sort by (-score, id): lexsort's last key is the primary one.
-        order = np.lexsort((part, -part_scores), axis=1)
-        out[start:start + len(block_q)] = np.take_along_axis(part, order, axis=1)
+        out[start:start + len(block_q)] = top_k_rows(scores, k, block)
     return out

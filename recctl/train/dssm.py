@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from recctl.train.topk import top_k_rows
+from recctl.topk import top_k_rows
 
 
 @dataclass(frozen=True)

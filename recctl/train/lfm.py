@@ -11,8 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
+from recctl.topk import top_k_rows
 from recctl.train.listens import Listens
-from recctl.train.topk import top_k_rows
 
 
 def _solve_side(fixed: np.ndarray, conf: sp.csr_matrix, reg: float) -> np.ndarray:

@@ -3,7 +3,8 @@
 The k best entries of a row lie in the k blocks (of `block` columns) with the largest
 maxima: each block holding one of them has a maximum at least the k-th best value, and
 at most k blocks can. So: block maxima (one cheap pass), the k best blocks, then
-argpartition over only k * block candidates.
+argpartition over only k * block candidates. Used by the simulator's nearest neighbours
+and by training's user lists.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import numpy as np
 
 
 def top_k_rows(scores: np.ndarray, k: int, block: int = 32) -> np.ndarray:
-    """(n, k) column indices of each row's k largest scores, best first."""
+    """(n, k) column indices of each row's k largest scores, best first.
+
+    Ties go to the smaller column index, so the answer is deterministic.
+    """
     n, m = scores.shape
     k = min(k, m)
-    if m <= 4 * k * block // 2 or k == 0:
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k else np.zeros((n, 0), np.int64)
+    if k == 0:
+        return np.zeros((n, 0), dtype=np.int64)
+    if m <= 2 * k * block:
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     else:
         blocks = -(-m // block)
         padded = np.full((n, blocks * block), -np.inf, dtype=scores.dtype)
@@ -28,5 +34,6 @@ def top_k_rows(scores: np.ndarray, k: int, block: int = 32) -> np.ndarray:
         pick = np.argpartition(-values, k - 1, axis=1)[:, :k]
         top = np.take_along_axis(columns, pick, axis=1)
     top_scores = np.take_along_axis(scores, top, axis=1)
-    order = np.argsort(-top_scores, axis=1, kind="stable")
+    # Sort by (-score, column): lexsort's last key is the primary one.
+    order = np.lexsort((top, -top_scores), axis=1)
     return np.take_along_axis(top, order, axis=1)
