@@ -1,9 +1,5 @@
-"""Sessionisation: which events belong to one listening session.
-
-With a logged session id on every line, a session is (user, session id). Otherwise a
-session is a run of one user's events in time order that a `last` closes, as in the
-course. Equal timestamps are ordered deterministically: microseconds, then `next` before
-`last` (a `last` ends what came with it), then the global line order.
+"""Sessionisation for the report: one row per session, by the shared rule in
+recctl/sessions.py (logged session ids, else a `last` closes a user's run of events).
 """
 
 from __future__ import annotations
@@ -12,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from recctl.sessions import assign_sessions
 
 
 @dataclass(frozen=True)
@@ -28,23 +26,9 @@ def sessionize(events: pd.DataFrame) -> tuple[pd.DataFrame, SessionSummary]:
     session, file_order.
     """
     n = len(events)
-    user = events["user"].to_numpy()
-    is_last = (events["message"].cat.codes.to_numpy() == 1)  # categories: next, last
-    ts_us = events["timestamp_us"].to_numpy()
-    file_order = events["file_order"].to_numpy()
-    session = events["session"]
-    logged = n > 0 and bool(session.notna().all())
-    if logged:
-        session_code = session.cat.codes.to_numpy()
-        order = np.lexsort((file_order, is_last, ts_us, session_code, user))
-        u, s = user[order], session_code[order]
-        boundary = (u[1:] != u[:-1]) | (s[1:] != s[:-1])
-    else:
-        order = np.lexsort((file_order, is_last, ts_us, user))
-        u, closes = user[order], is_last[order]
-        boundary = (u[1:] != u[:-1]) | closes[:-1]
-    starts = np.flatnonzero(np.r_[True, boundary]) if n else np.empty(0, dtype=np.int64)
-    last_sorted = is_last[order]
+    order, starts, logged = assign_sessions(events)
+    u = events["user"].to_numpy()[order]
+    last_sorted = (events["message"] == "last").to_numpy()[order]
     if n:
         # Logged ids: any `last` closes the session; inferred: only a final one can.
         closed = (np.maximum.reduceat(last_sorted, starts) if logged

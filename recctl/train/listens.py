@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from recctl.errors import RecctlError
+from recctl.sessions import assign_sessions
 
 POSITIVE_TIME = 0.8  # the course's "listened" threshold for DSSM positives
 
@@ -53,35 +54,23 @@ class Listens:
         return self.time >= threshold
 
 
-def _session_counter(frame: pd.DataFrame) -> np.ndarray:
-    # A new session starts on the line after each `last` line of the same user.
-    is_last = (frame["message"] == "last").to_numpy()
-    ended_before = (
-        frame.assign(_l=is_last.astype(np.int64)).groupby("user", sort=False)["_l"].cumsum()
-    )
-    return (ended_before.to_numpy() - is_last).astype(np.int64)
-
-
 def listens_from_frame(frame: pd.DataFrame) -> Listens:
-    """Listens from `recctl.eventlog.read_events`' DataFrame (any replica order)."""
+    """Listens from `recctl.eventlog.read_events`' DataFrame (any replica order), in
+    sessions by the rule the report uses too (recctl/sessions.py)."""
     if frame.empty:
         raise RecctlError(
             "the logs hold no events", "point at folders with data.json files in them"
         )
-    frame = frame.sort_values(["user", "timestamp_us", "file_order"], kind="stable")
-    frame = frame.reset_index(drop=True)
-    sessions = frame["session"]
-    if sessions.notna().all():
-        key = pd.MultiIndex.from_arrays([frame["user"], sessions.astype(str)])
-    else:
-        key = pd.MultiIndex.from_arrays([frame["user"], _session_counter(frame)])
-    codes, _ = pd.factorize(key)
+    order, starts, _ = assign_sessions(frame)
+    session_start = np.zeros(len(order), dtype=np.int64)
+    session_start[starts] = 1
+    session_key = np.cumsum(session_start) - 1
     return listens_from_arrays(
-        user=frame["user"].to_numpy(np.int64),
-        session_key=codes.astype(np.int64),
-        track=frame["track"].to_numpy(np.int64),
-        time=frame["time"].to_numpy(np.float64),
-        timestamp_us=frame["timestamp_us"].to_numpy(np.int64),
+        user=frame["user"].to_numpy(np.int64)[order],
+        session_key=session_key.astype(np.int64),
+        track=frame["track"].to_numpy(np.int64)[order],
+        time=frame["time"].to_numpy(np.float64)[order],
+        timestamp_us=frame["timestamp_us"].to_numpy(np.int64)[order],
     )
 
 
