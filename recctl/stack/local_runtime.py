@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import redis
 from rich.console import Console
 
 from recctl.errors import RecctlError
@@ -60,15 +59,10 @@ class LocalRuntime:
     def _start_redis(self, state: RunState, run_dir: Path, host: str) -> None:
         server = RedisServer(host=host, workdir=run_dir / "redis")
         (run_dir / "redis").mkdir(parents=True, exist_ok=True)
+        # Spawned detached (it outlives this CLI), then the same readiness wait as tests use.
         record = processes.spawn(server.command(), log_file=run_dir / "redis" / "stdout.log")
         state.redis = {**record, "url": server.url, "port": server.port}
-        client = redis.Redis(host=host, port=server.port, socket_timeout=1.0)
-        try:
-            poll(lambda: bool(client.ping()), timeout=15, what="redis-server",
-                 abort=lambda: processes.exit_reason(record),
-                 on_timeout_hint=lambda: "redis log:\n    " + processes.log_tail(server.logfile))
-        finally:
-            client.close()
+        server.wait_until_ready(15, abort=lambda: processes.exit_reason(record))
 
     def _start_replicas(self, loaded: LoadedExperiment, state: RunState, run_dir: Path) -> None:
         spec = loaded.spec

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -78,21 +79,29 @@ class RedisServer:
             self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
         )
-        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1.0)
         try:
-            poll(
-                lambda: bool(client.ping()),
-                timeout=timeout,
-                what=f"redis-server on {self.host}:{self.port}",
-                abort=self._exited,
-                on_timeout_hint=self._log_tail,
-            )
+            self.wait_until_ready(timeout, abort=self._exited)
         except BaseException:
             self.stop()
             raise
+        return self
+
+    def wait_until_ready(self, timeout: float,
+                         abort: Callable[[], str | None] | None = None) -> None:
+        """Poll PING until it answers; `abort` says early why the process is gone."""
+        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1.0)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:  # not listening yet
+                return False
+
+        try:
+            poll(answers, timeout=timeout, what=f"redis-server on {self.host}:{self.port}",
+                 abort=abort, on_timeout_hint=self._log_tail)
         finally:
             client.close()
-        return self
 
     def _exited(self) -> str | None:
         if self.process is not None and self.process.poll() is not None:
