@@ -7,6 +7,7 @@ arm 0 is named "C", then "T1", "T2", ...
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import mmh3
 
@@ -16,6 +17,7 @@ def arm_names(count: int) -> list[str]:
     return ["C"] + [f"T{i}" for i in range(1, count)]
 
 
+@lru_cache(maxsize=64)  # the service asks once per request, for the same few names
 def experiment_seed(experiment: str) -> int:
     """The hash seed for an experiment: mmh3 of its name, as an unsigned 32-bit value.
 
