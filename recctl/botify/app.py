@@ -3,6 +3,11 @@
 A raw ASGI callable keeps the per-request CPU small (Starlette's routing and request
 objects cost more than the whole recommendation). Every client mistake answers 4xx with
 `{"error": ...}`; Redis trouble answers 503; only a bug in recctl answers 500.
+
+Load is shed, never collapsed under (contract 2): beyond `max_inflight` requests at once,
+or when no Redis connection frees up in time, the answer is a fast 503 with Retry-After
+and `{"error": "busy: ..."}`, and the replica stays ready. Every answer carries the
+request's id in `x-request-id` (the client's X-Request-Id, or a fresh one; contract 1).
 """
 
 from __future__ import annotations
@@ -12,18 +17,31 @@ import time
 
 import orjson
 
-from recctl.botify.service import REDIS_ERRORS, Service, Unavailable
+from recctl.botify.redis_client import REDIS_ERRORS, PoolExhausted
+from recctl.botify.service import Service, Unavailable
 from recctl.botify.types import Receive, Scope, Send
-from recctl.botify.validation import MAX_BODY, ClientError, parse_id, parse_listen
+from recctl.botify.validation import (
+    MAX_BODY,
+    ClientError,
+    parse_id,
+    parse_listen,
+    scan_headers,
+)
 
 log = logging.getLogger("recctl.botify")
-JSON_HEADERS = [(b"content-type", b"application/json")]
+JSON = (b"content-type", b"application/json")
+RETRY_AFTER = (b"retry-after", b"1")  # seconds: a busy replica frees up quickly
+CLOSE = (b"connection", b"close")
 ALIVE = orjson.dumps({"status": "alive", "message": "botify (recctl) is running"})
+PROBES = ("/health", "/ready")  # answered even when busy: a busy replica is not a dead one
+UPGRADE_REFUSED = orjson.dumps({"error": "this service speaks plain HTTP/1.1; protocol "
+                                         "upgrades (WebSocket, h2c) are not supported"})
 
 
-async def respond(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+async def respond(send: Send, status: int, body: bytes,
+                  headers: list[tuple[bytes, bytes]]) -> None:
+    headers.append((b"content-length", b"%d" % len(body)))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -52,6 +70,8 @@ class BotifyApp:
 
     def __init__(self, service: Service) -> None:
         self.service = service
+        self.max_inflight = service.settings.limits.max_inflight
+        self.inflight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -78,21 +98,40 @@ class BotifyApp:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        request_id, upgrade = scan_headers(scope["headers"])
+        headers = [JSON, (b"x-request-id", request_id.encode())]
+        if upgrade:  # never half-handled: the connection is closed after the answer
+            headers.append(CLOSE)
+            await respond(send, 400, UPGRADE_REFUSED, headers)
+            return
+        if self.inflight >= self.max_inflight and scope["path"] not in PROBES:
+            headers.append(RETRY_AFTER)
+            await respond(send, 503, error_body(
+                f"busy: {self.inflight} requests in flight; retry later"), headers)
+            return
+        self.inflight += 1
         try:
-            status, body = await self.route(scope, receive, started)
+            status, body = await self.route(scope, receive, started, request_id)
         except ClientError as exc:
             status, body = exc.status, error_body(exc.message)
+        except PoolExhausted as exc:
+            headers.append(RETRY_AFTER)
+            status, body = 503, error_body(f"busy: {exc}")
         except Unavailable as exc:
             status, body = 503, error_body(f"not ready: {exc}")
         except REDIS_ERRORS as exc:
-            self.service.mark_unavailable(exc)
+            self.service.redis_failed(exc)
             status, body = 503, error_body(f"redis unavailable: {exc}")
         except Exception:  # a bug in recctl, not the client's fault
-            log.exception("error handling %s %s", scope["method"], scope["path"])
+            log.exception("error handling %s %s (request %s)", scope["method"], scope["path"],
+                          request_id)
             status, body = 500, error_body("internal error; see the replica's log")
-        await respond(send, status, body)
+        finally:
+            self.inflight -= 1
+        await respond(send, status, body, headers)
 
-    async def route(self, scope: Scope, receive: Receive, started: float) -> tuple[int, bytes]:
+    async def route(self, scope: Scope, receive: Receive, started: float,
+                    request_id: str) -> tuple[int, bytes]:
         method, path = scope["method"], scope["path"]
         parts = path.strip("/").split("/")
         head = parts[0]
@@ -101,8 +140,8 @@ class BotifyApp:
             user = parse_id(parts[1], "user")
             listen = parse_listen(await read_body(receive))
             if head == "next":
-                return 200, await service.next_track(user, listen, started)
-            return 200, await service.last(user, listen, started)
+                return 200, await service.next_track(user, listen, started, request_id)
+            return 200, await service.last(user, listen, started, request_id)
         if method in ("GET", "HEAD"):
             if len(parts) == 2 and head == "track":
                 return 200, await service.track_info(parse_id(parts[1], "track"))

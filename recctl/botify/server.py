@@ -3,6 +3,10 @@
 One process per replica. uvloop and asyncio set TCP_NODELAY on accepted sockets, so a
 keep-alive client never waits on Nagle's algorithm (the course's gevent server does,
 ~44 ms a request). Access logs are off: the event log is the record of requests.
+HTTP hygiene (recctl/botify/protocol.py): deadlines for a request's headers and body, a
+keep-alive timeout and a connection cap; WebSocket support is off (an upgrade request
+reaches the app, which answers 400). Every response, uvicorn's own included, carries
+`x-botify-replica`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 import uvicorn
 
 from recctl.botify.app import BotifyApp
+from recctl.botify.protocol import GuardedHttpToolsProtocol
 from recctl.botify.service import Service
 from recctl.botify.settings import ServiceSettings
 
@@ -28,15 +33,25 @@ def create_app() -> BotifyApp:
     return build_app(ServiceSettings.from_environ())
 
 
+def header_value(text: str) -> str:
+    """`text` as a header value: visible ASCII, anything else escaped."""
+    return "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in text)[:200]
+
+
 def run_replica(settings: ServiceSettings) -> None:
     """Serve until SIGTERM/SIGINT; the event log is drained before returning."""
     logging.basicConfig(level=logging.INFO,
                         format=f"%(asctime)s {settings.replica_name} %(levelname)s %(message)s")
     app = build_app(settings)
+    limits = settings.limits
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+        app, host=settings.host, port=settings.port, loop="uvloop",
+        http=GuardedHttpToolsProtocol.with_limits(limits), ws="none",
         lifespan="on", access_log=False, log_level="info", backlog=2048,
         timeout_graceful_shutdown=GRACEFUL_SECONDS, server_header=False, date_header=False,
+        timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]  # a float works
+        headers=[("x-botify-replica", header_value(settings.replica_name))],
+        proxy_headers=False,  # the client address is never used: skip the middleware
     )
     server = uvicorn.Server(config)
     server.run()

@@ -3,13 +3,15 @@
 `Service.open()` validates the experiment against the artifacts (user mistakes raise
 RecctlError before anything listens). `start()` connects Redis, loads the artifacts
 once for all replicas and starts a watchdog; `stop()` drains the event log. Readiness
-is a flag: Redis errors clear it, the watchdog sets it again once Redis answers and the
-artifacts are there (reloading them if Redis came back empty).
+is a flag that only the watchdog clears, when its own probe connection cannot reach
+Redis (a request's Redis error makes it probe at once), and sets again once Redis
+answers and the artifacts are there (reloading them if Redis came back empty).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -17,9 +19,6 @@ from typing import Any
 
 import mmh3
 import redis
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import NoBackoff
 
 from recctl.artifacts import ArtifactSet
 from recctl.botify.assignment import arm_index
@@ -27,6 +26,13 @@ from recctl.botify.keys import Keys
 from recctl.botify.loader import ArtifactLoader
 from recctl.botify.logwriter import RotatingLogWriter
 from recctl.botify.recommenders.chain import Chain, build_chain, needed_artifacts
+from recctl.botify.redis_client import (
+    REDIS_ERRORS,
+    PoolExhausted,
+    open_client,
+    open_probe,
+    redacted,
+)
 from recctl.botify.settings import ServiceSettings
 from recctl.botify.store import Store
 from recctl.botify.types import Query
@@ -36,7 +42,6 @@ from recctl.spec import LoadedExperiment, check_recommenders, load_experiment
 
 log = logging.getLogger("recctl.botify")
 WATCH_INTERVAL = 0.5
-REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)
 
 
 class Unavailable(Exception):
@@ -54,12 +59,15 @@ class Service:
         self.replica = settings.replica_name
         self.keys = Keys(artifacts.content_hash())
         self.units = needed_artifacts(loaded.spec.arms)
-        self.rng = random.Random(settings.seed)
+        # Requests without a session (other clients than recctl's simulator) draw from
+        # one generator seeded by the OS: identical requests get differing answers.
+        self.fresh_rng = random.Random()
         self.ready = False
         self.not_ready_reason = "starting"
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
-            settings.redis_url, socket_timeout=2.0, socket_connect_timeout=1.0,
-            retry=AsyncRetry(NoBackoff(), 0), max_connections=64)
+        limits = settings.limits
+        self.client = open_client(settings.redis_url, limits.redis_pool, limits.pool_wait)
+        self.probe = open_probe(settings.redis_url)
+        self._probe_now = asyncio.Event()
         stack = loaded.spec.stack
         self.store = Store(self.client, self.keys, self.experiment, stack.user_state_ttl,
                            cache_bytes=settings.cache_mb << 20)
@@ -90,6 +98,7 @@ class Service:
         if self.writer is not None:
             self.writer.close()
         await self.client.aclose()
+        await self.probe.aclose()
 
     def _load_artifacts(self) -> list[str]:
         client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=30.0,
@@ -104,7 +113,8 @@ class Service:
             loaded = await asyncio.to_thread(self._load_artifacts)
             await self.store.warm([n for n, kind in self.units.items() if kind == "top"])
         except REDIS_ERRORS as exc:
-            self.not_ready_reason = f"redis unavailable at {self.settings.redis_url}: {exc}"
+            where = redacted(self.settings.redis_url)
+            self.not_ready_reason = f"redis unavailable at {where}: {exc}"
             log.warning("%s; retrying", self.not_ready_reason)
             return
         if loaded:
@@ -114,22 +124,39 @@ class Service:
     async def _watch(self) -> None:
         done_keys = [self.keys.done(unit) for unit in ["tracks", *self.units]]
         while True:
-            await asyncio.sleep(WATCH_INTERVAL)
-            if not self.ready:
-                await self._become_ready()
-                continue
+            # Every WATCH_INTERVAL, or at once when a request met a Redis error.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._probe_now.wait(), WATCH_INTERVAL)
+            self._probe_now.clear()
             try:
-                flags = await self.client.mget(done_keys)
-            except REDIS_ERRORS as exc:
-                self.mark_unavailable(exc)
-                continue
-            if any(flag is None for flag in flags):
-                self.ready, self.not_ready_reason = False, "artifacts missing from redis"
-                log.warning("artifacts missing from redis (was it restarted?); reloading")
+                await self._check(done_keys)
+            except PoolExhausted:  # Redis answers slowly: busy, not down
+                pass
+            except Exception:  # the watchdog must outlive any surprise
+                log.exception("readiness check failed")
+
+    async def _check(self, done_keys: list[str]) -> None:
+        if not self.ready:
+            await self._become_ready()
+            return
+        try:
+            flags = await self.probe.mget(done_keys)
+        except REDIS_ERRORS as exc:
+            self.mark_unavailable(exc)
+            return
+        if any(flag is None for flag in flags):
+            self.ready, self.not_ready_reason = False, "artifacts missing from redis"
+            log.warning("artifacts missing from redis (was it restarted?); reloading")
+
+    def redis_failed(self, exc: BaseException) -> None:
+        """A request's Redis command failed even on a fresh connection: probe now."""
+        if self.ready and not self._probe_now.is_set():  # one line per probe, not per request
+            log.warning("redis error on a request: %s; probing redis", exc)
+        self._probe_now.set()
 
     def mark_unavailable(self, exc: BaseException) -> None:
         if self.ready:
-            log.warning("redis error: %s; answering 503 until it is back", exc)
+            log.warning("redis unreachable: %s; answering 503 until it is back", exc)
         self.ready = False
         self.not_ready_reason = f"redis unavailable: {exc}"
 
@@ -139,7 +166,9 @@ class Service:
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.client.ping())
+            return bool(await self.probe.ping())
+        except PoolExhausted:  # probes queued behind each other: Redis is slow, not gone
+            return True
         except REDIS_ERRORS as exc:
             self.mark_unavailable(exc)
             return False
@@ -149,7 +178,8 @@ class Service:
         if track not in self.store.catalog:
             raise ClientError(404, f"track {track} is not in the catalog")
 
-    async def next_track(self, user: int, listen: Listen, started: float) -> bytes:
+    async def next_track(self, user: int, listen: Listen, started: float,
+                         request_id: str) -> bytes:
         self.check_ready()
         self._known_track(listen.track)
         arm = self.arm_names[arm_index(user, self.experiment, len(self.arm_names))]
@@ -160,35 +190,38 @@ class Service:
                                             listen.time >= chain.liked_threshold)
         query = Query(user, listen.track, listen.time, state, self._rng_for(user, listen))
         track, answered_by = await chain.recommend(query)
-        self._log("next", user, listen, track, arm, answered_by, started)
+        self._log("next", user, listen, track, arm, answered_by, started, request_id)
         return b'{"user":%d,"track":%d}' % (user, track)
 
     def _rng_for(self, user: int, listen: Listen) -> random.Random:
-        """With a seed, each request draws from its own generator keyed by what it asks
-        (session, user, track, time): the same simulated run gets the same answers
-        whatever the order in which concurrent requests arrive."""
-        if self.settings.seed is None:
-            return self.rng
+        """With a seed and a session, each request draws from its own generator keyed by
+        what it asks (session, user, track, time): the same simulated run gets the same
+        answers whatever the order in which concurrent requests arrive. Without a session
+        (a client that is not recctl's simulator) identical requests are not the same
+        question, so they draw fresh randomness."""
+        if self.settings.seed is None or listen.session is None:
+            return self.fresh_rng
         key = f"{listen.session}|{user}|{listen.track}|{listen.time}"
         return random.Random(mmh3.hash(key, self.settings.seed & 0xFFFFFFFF, signed=False))
 
-    async def last(self, user: int, listen: Listen, started: float) -> bytes:
+    async def last(self, user: int, listen: Listen, started: float, request_id: str) -> bytes:
         self.check_ready()
         self._known_track(listen.track)
         arm = self.arm_names[arm_index(user, self.experiment, len(self.arm_names))]
         chain = self.chains[arm]
         if chain.uses_state:  # the last track was heard too
             await self.store.record(user, listen.track, listen.time >= chain.liked_threshold)
-        self._log("last", user, listen, None, arm, None, started)
+        self._log("last", user, listen, None, arm, None, started, request_id)
         return b'{"user":%d}' % user
 
     def _log(self, message: str, user: int, listen: Listen, recommendation: int | None,
-             arm: str, answered_by: str | None, started: float) -> None:
+             arm: str, answered_by: str | None, started: float, request_id: str) -> None:
         assert self.writer is not None
         event = make_event(
             message, time.time_ns() // 1000, user, listen.track, listen.time,
             time.perf_counter() - started, recommendation, {self.experiment: arm},
-            replica=self.replica, session=listen.session, recommender=answered_by)
+            replica=self.replica, session=listen.session, recommender=answered_by,
+            request_id=request_id)
         self.writer.write(dumps_event(event))
 
     async def track_info(self, track: int) -> bytes:

@@ -3,12 +3,71 @@
 from __future__ import annotations
 
 import os
+import resource
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from recctl.errors import RecctlError
+
+# File descriptors kept for Redis, the event log and the loader when the connection cap
+# is derived from the process's limit.
+RESERVED_FDS = 256
+
+
+def _default_max_connections() -> int:
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 65_536
+    return max(64, soft - RESERVED_FDS)
+
+
+LIMIT_VARIABLES = {
+    "redis_pool": "RECCTL_REDIS_POOL", "pool_wait": "RECCTL_REDIS_POOL_WAIT",
+    "max_inflight": "RECCTL_MAX_INFLIGHT", "max_connections": "RECCTL_MAX_CONNECTIONS",
+    "header_timeout": "RECCTL_HEADER_TIMEOUT", "body_timeout": "RECCTL_BODY_TIMEOUT",
+    "keep_alive": "RECCTL_KEEP_ALIVE",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much load a replica takes, and how long it waits for slow clients.
+
+    Tuning knobs, not experiment settings: each has a RECCTL_* environment variable
+    (read by `recctl serve` and by containers alike).
+    """
+
+    redis_pool: int = 64  # pooled Redis connections; more requests wait for one
+    pool_wait: float = 5.0  # seconds a request waits for a pooled connection, then "busy"
+    max_inflight: int = 2048  # requests being answered at once; beyond: 503 busy
+    max_connections: int = field(default_factory=_default_max_connections)
+    header_timeout: float = 10.0  # a request's headers (and a new connection's first bytes)
+    body_timeout: float = 10.0  # a request's body, once its headers arrived
+    # Longer than nginx's upstream keepalive_timeout (60 s) and aiohttp's (15 s): the
+    # client always closes an idle connection first, so it never reuses one we closed.
+    keep_alive: float = 75.0
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        env = os.environ if environ is None else environ
+        values: dict[str, float | int] = {}
+        for name, variable in LIMIT_VARIABLES.items():
+            raw = env.get(variable)
+            if not raw:
+                continue
+            kind = int if name in ("redis_pool", "max_inflight", "max_connections") else float
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise RecctlError(f"{variable}={raw[:80]!r} is not a number",
+                                  f"set {variable} to a positive {kind.__name__}") from None
+            if not value > 0:
+                raise RecctlError(f"{variable}={raw[:80]!r} must be positive",
+                                  f"set {variable} to a positive {kind.__name__}")
+            values[name] = value
+        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -22,6 +81,7 @@ class ServiceSettings:
     port: int = 5000
     cache_mb: int = 48  # process cache of artifact lists
     seed: int | None = None  # the replica's random generator; None: from the OS
+    limits: Limits = field(default_factory=Limits.from_environ)
 
     @property
     def replica_name(self) -> str:
@@ -45,6 +105,7 @@ class ServiceSettings:
                 port=int(env.get("RECCTL_PORT", cls.port)),
                 cache_mb=int(env.get("RECCTL_CACHE_MB", cls.cache_mb)),
                 seed=int(env["RECCTL_SEED"]) if env.get("RECCTL_SEED") else None,
+                limits=Limits.from_environ(env),
             )
         except ValueError as exc:
             raise RecctlError(f"bad RECCTL_* setting: {exc}",

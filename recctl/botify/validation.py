@@ -7,6 +7,9 @@ JSON booleans and floats are not ids; `time` is a finite number in [0, 1].
 from __future__ import annotations
 
 import math
+import re
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
@@ -14,6 +17,7 @@ import orjson
 MAX_ID = 2**63 - 1
 MAX_BODY = 16 * 1024
 MAX_SESSION = 256
+REQUEST_ID = re.compile(rb"[!-~]{1,128}")  # 1-128 visible ASCII characters (contract 1)
 
 
 class ClientError(Exception):
@@ -75,3 +79,20 @@ def parse_listen(body: bytes) -> Listen:
     if session is not None and (type(session) is not str or len(session) > MAX_SESSION):
         raise ClientError(400, f"'session' must be a string of at most {MAX_SESSION} characters")
     return Listen(track=track, time=time, session=session)
+
+
+def scan_headers(headers: Iterable[tuple[bytes, bytes]]) -> tuple[str, bool]:
+    """(the request's id, whether it asks for a protocol upgrade), in one pass.
+
+    The id is the client's `X-Request-Id` when it is 1-128 visible ASCII characters, else
+    a fresh uuid4 hex (a client's retry must send the same id to be recognised).
+    """
+    request_id = None
+    upgrade = False
+    for name, value in headers:  # names arrive lower-cased
+        if name == b"x-request-id":
+            if REQUEST_ID.fullmatch(value):
+                request_id = value.decode("ascii")
+        elif name == b"upgrade":
+            upgrade = True
+    return request_id or uuid.uuid4().hex, upgrade
