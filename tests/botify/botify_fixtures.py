@@ -78,8 +78,9 @@ class Replica:
 
 
 def start_replica(tmp: Path, experiment: Path, artifacts: Path, redis_url: str,
-                  name: str = "r1", wait_ready: bool = True, extra: tuple[str, ...] = ()
-                  ) -> Replica:
+                  name: str = "r1", wait_ready: bool = True, extra: tuple[str, ...] = (),
+                  env: dict[str, str] | None = None) -> Replica:
+    """A replica process; `env` adds variables (the RECCTL_* limits, for instance)."""
     port = free_port()
     log_dir = tmp / name / "logs"
     output = tmp / name / "service.log"
@@ -89,7 +90,7 @@ def start_replica(tmp: Path, experiment: Path, artifacts: Path, redis_url: str,
             "--replica", name, "--log-dir", str(log_dir), "--seed", "1", *extra]
     with open(output, "wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
     replica = Replica(process, f"http://127.0.0.1:{port}", log_dir, output)
     probe = "/ready" if wait_ready else "/health"
     try:
