@@ -107,7 +107,7 @@ def measure(experiment: Path, levels: list[int], seconds: float, script: Path,
     from recctl.stack.lifecycle import stack_down, stack_up
 
     loaded = load_experiment(experiment)
-    quiet = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+    quiet = Console(quiet=True)
     state = stack_up(loaded, quiet)
     rows = []
     try:

@@ -13,6 +13,7 @@ and a busy replica declared itself down):
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -43,7 +44,8 @@ class WaitingPool(BlockingConnectionPool):
         try:
             return await super().get_connection()
         except redis.exceptions.ConnectionError as exc:
-            if isinstance(exc.__cause__, TimeoutError) and "No connection available" in str(exc):
+            timed_out = isinstance(exc.__cause__, (TimeoutError, asyncio.TimeoutError))  # 3.10
+            if timed_out and "No connection available" in str(exc):
                 raise PoolExhausted(f"all {self.max_connections} Redis connections stayed busy "
                                     f"for {self.timeout:g} s") from None
             raise

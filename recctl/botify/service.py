@@ -125,7 +125,7 @@ class Service:
         done_keys = [self.keys.done(unit) for unit in ["tracks", *self.units]]
         while True:
             # Every WATCH_INTERVAL, or at once when a request met a Redis error.
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(asyncio.TimeoutError):  # not TimeoutError on 3.10
                 await asyncio.wait_for(self._probe_now.wait(), WATCH_INTERVAL)
             self._probe_now.clear()
             try:
