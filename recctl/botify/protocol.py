@@ -10,9 +10,11 @@ This subclass adds, per connection:
   client that sent part of its request gets 408, one that sent nothing is closed;
 - a deadline for its body once the headers arrived (the app then sees a disconnect);
 - a cap on header bytes (httptools has none): 431;
-- a cap on open connections: one over it is answered 503 with Retry-After once its
-  request arrives (answering before reading risks a reset that loses the answer) and
-  closed, so descriptors stay free for Redis and the event log.
+- a cap on open connections, so descriptors stay free for Redis and the event log: one
+  over it is answered 503 with Retry-After once its request arrives (answering before
+  reading risks a reset that loses the answer) and closed; a few dozen wait for their
+  request at once, any more are closed at once. Probes (GET /health, /ready) are served
+  all the same: a busy replica is not a dead one.
 
 A timer is armed only when a read ends inside a request: a request that arrives whole
 (the usual case) costs no timer at all.
@@ -34,6 +36,8 @@ MAX_HEADER_BYTES = 64 * 1024
 IDLE, HEADERS, BODY = 0, 1, 2  # where a connection is in reading its current request
 WARN_EVERY = 10.0  # seconds between two warnings about refused connections
 REFUSED_WAIT = 1.0  # seconds a refused connection may take to send its request
+REFUSED_WAITING = 64  # refused connections waiting for their request at once, at most
+PROBES = (b"GET /health ", b"GET /ready ", b"HEAD /health ", b"HEAD /ready ")
 
 
 def raw_response(status: bytes, defaults: list[tuple[bytes, bytes]], body: bytes,
@@ -67,7 +71,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     # Connection events.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        if len(self.connections) > self.limits.max_connections:
+        excess = len(self.connections) - self.limits.max_connections
+        if excess > 0:
+            self._warn_refusing()
+            if excess > REFUSED_WAITING:  # each waiting one holds a descriptor
+                transport.close()
+                return
             self._refused = True
             self._deadline = self.loop.call_later(REFUSED_WAIT, transport.close)
             return
@@ -79,8 +88,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._refused:
-            self._refuse()
-            return
+            if not data.startswith(PROBES):
+                self._answer_and_close(
+                    b"503 Service Unavailable",
+                    f"busy: more than {self.limits.max_connections} open connections; "
+                    "retry later", b"retry-after: 1")
+                return
+            self._refused = False
+            self._disarm()
+            self._arm(HEADERS)
         super().data_received(data)
         if self._phase == HEADERS:  # the read ended inside a request's headers
             self._header_bytes += len(data)
@@ -142,13 +158,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._disarm()
         self.transport.close()
 
-    def _refuse(self) -> None:
+    def _warn_refusing(self) -> None:
         now = time.monotonic()
         if now - GuardedHttpToolsProtocol._last_warning > WARN_EVERY:
             GuardedHttpToolsProtocol._last_warning = now
             log.warning("more than %d open connections: refusing new ones (503)",
                         self.limits.max_connections)
-        self._answer_and_close(
-            b"503 Service Unavailable",
-            f"busy: more than {self.limits.max_connections} open connections; retry later",
-            b"retry-after: 1")

@@ -85,6 +85,9 @@ def test_connections_over_the_cap_are_answered_busy(replica_factory):
     status, headers, body = parse(read_until_closed(extra)[0])
     assert status == 503 and int(headers["retry-after"]) >= 1
     assert json.loads(body)["error"].startswith("busy: ")
+    probe = connect(replica.url)  # probes are answered even over the cap
+    probe.sendall(b"GET /ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert parse(read_until_closed(probe)[0])[0] == 200
     idle.pop().close()
     time.sleep(0.2)
     again = connect(replica.url)
