@@ -98,6 +98,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._disarm()
             self._arm(HEADERS)
         super().data_received(data)
+        if self.transport.is_closing():  # uvicorn answered a malformed request 400
+            return
         if self._phase == HEADERS:  # the read ended inside a request's headers
             self._header_bytes += len(data)
             if self._header_bytes > MAX_HEADER_BYTES:
