@@ -29,7 +29,11 @@ def build_app(settings: ServiceSettings) -> BotifyApp:
 
 
 def create_app() -> BotifyApp:
-    """Factory for `uvicorn --factory recctl.botify.server:create_app` (RECCTL_* settings)."""
+    """Factory for `uvicorn --factory recctl.botify.server:create_app` (RECCTL_* settings).
+
+    Plain uvicorn then serves it: without run_replica's deadlines, connection cap and
+    `x-botify-replica` header.
+    """
     return build_app(ServiceSettings.from_environ())
 
 

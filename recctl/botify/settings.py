@@ -14,13 +14,16 @@ from recctl.errors import RecctlError
 # File descriptors kept for Redis, the event log and the loader when the connection cap
 # is derived from the process's limit.
 RESERVED_FDS = 256
+# More open connections than one Python replica can serve, whatever the descriptor limit
+# (a container's may be a million): beyond it each idle one is only memory.
+MAX_CONNECTIONS = 10_000
 
 
 def _default_max_connections() -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
-        return 65_536
-    return max(64, soft - RESERVED_FDS)
+        return MAX_CONNECTIONS
+    return max(64, min(MAX_CONNECTIONS, soft - RESERVED_FDS))
 
 
 LIMIT_VARIABLES = {
