@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import socket
@@ -66,7 +67,7 @@ class Limits:
             except ValueError:
                 raise RecctlError(f"{variable}={raw[:80]!r} is not a number",
                                   f"set {variable} to a positive {kind.__name__}") from None
-            if not value > 0:
+            if not (value > 0 and math.isfinite(value)):
                 raise RecctlError(f"{variable}={raw[:80]!r} must be positive",
                                   f"set {variable} to a positive {kind.__name__}")
             values[name] = value
