@@ -6,13 +6,28 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from botify_fixtures import write_experiment
+from botify_fixtures import HEADLINE_ARMS, Replica, start_replica, write_experiment
 from http_client import Client
 
+from recctl.stack.redis_server import RedisServer
+
 QUICK = {"RECCTL_HEADER_TIMEOUT": "1", "RECCTL_BODY_TIMEOUT": "1"}
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path,
+           redis_server: RedisServer) -> Iterator[Replica]:
+    """One replica with the default limits for the tests that need nothing else."""
+    tmp = tmp_path_factory.mktemp("hygiene")
+    replica = start_replica(tmp, write_experiment(tmp, HEADLINE_ARMS), artifacts_dir,
+                            redis_server.url)
+    yield replica
+    replica.stop()
 
 
 def connect(url: str) -> socket.socket:
@@ -99,8 +114,8 @@ def test_connections_over_the_cap_are_answered_busy(replica_factory):
 
 @pytest.mark.parametrize("request_line", [b"GET / HTTP/1.1", b"GET /next/1 HTTP/1.1",
                                           b"POST /next/1 HTTP/1.1"])
-def test_websocket_upgrade_is_refused_with_4xx(replica, request_line):
-    sock = connect(replica.url)
+def test_websocket_upgrade_is_refused_with_4xx(shared, request_line):
+    sock = connect(shared.url)
     sock.sendall(request_line + b"\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                  b"Sec-WebSocket-Version: 13\r\n\r\n")
@@ -109,15 +124,16 @@ def test_websocket_upgrade_is_refused_with_4xx(replica, request_line):
     assert status == 400 and "upgrade" in json.loads(body)["error"]
     assert headers["x-botify-replica"] == "r1" and headers["connection"] == "close"
     assert "upgrade" not in headers
-    assert "Exception" not in replica.output.read_text()
+    assert "Exception" not in shared.output.read_text()
 
 
-def test_request_ids_are_echoed_assigned_and_logged(replica):
+def test_request_ids_are_echoed_assigned_and_logged(shared):
+    replica = shared
     client = Client(replica.url)
     answers = {}
     for sent in ["sim-7-0-12:3:next", None, "x" * 129, "has space"]:
         headers = {"x-request-id": sent} if sent is not None else {}
-        client.conn.request("POST", "/next/5", body=b'{"track": 3, "time": 0.5}',
+        client.conn.request("POST", "/next/424242", body=b'{"track": 3, "time": 0.5}',
                             headers={"content-type": "application/json", **headers})
         response = client.conn.getresponse()
         response.read()
@@ -139,9 +155,9 @@ def test_request_ids_are_echoed_assigned_and_logged(replica):
     sock.sendall(b"GARBAGE\r\n\r\n")
     status, headers, _ = parse(read_until_closed(sock)[0])
     assert status == 400 and headers["x-botify-replica"] == "r1"
-    replica.stop()
-    lines = (replica.log_dir / "data.json").read_text().splitlines()
-    assert [json.loads(line)["request_id"] for line in lines] == list(answers.values())
+    # Each line is written before its answer (unbuffered): the log has them already.
+    lines = [json.loads(line) for line in (replica.log_dir / "data.json").read_text().splitlines()]
+    assert [e["request_id"] for e in lines if e["user"] == 424242] == list(answers.values())
 
 
 def test_sessionless_requests_get_fresh_randomness_sessions_stay_deterministic(
@@ -156,3 +172,14 @@ def test_sessionless_requests_get_fresh_randomness_sessions_stay_deterministic(
         with_session = {client.next(user, 3, 0.5, session="s1")[1]["track"] for _ in range(30)}
         assert len(with_session) == 1, with_session
     client.close()
+
+
+def test_endless_headers_are_cut_off_with_431(shared):
+    sock = connect(shared.url)
+    # 70 x 1 KB header lines, never finished; sent at once and then nothing, so the
+    # server has read everything when it closes (unread bytes would make it reset).
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: t\r\n"
+                 + (b"X-Filler: " + b"a" * 1000 + b"\r\n") * 70)
+    raw, _ = read_until_closed(sock)
+    status, headers, _ = parse(raw)
+    assert status == 431 and headers["x-botify-replica"] == "r1"
