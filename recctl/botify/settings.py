@@ -84,7 +84,7 @@ class ServiceSettings:
     host: str = "127.0.0.1"
     port: int = 5000
     cache_mb: int = 48  # process cache of artifact lists
-    seed: int | None = None  # the replica's random generator; None: from the OS
+    seed: int | None = None  # keys the generator of each request with a session; None: OS
     limits: Limits = field(default_factory=Limits.from_environ)
 
     @property
