@@ -203,4 +203,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from recctl.errors import RecctlError
+
+    try:
+        main()
+    except RecctlError as exc:  # a missing data folder, nginx not installed, ...
+        sys.exit(f"Error: {exc.message}" + (f"\nhint: {exc.hint}" if exc.hint else ""))
