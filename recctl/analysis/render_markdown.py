@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from recctl.analysis.compare import error_code
 from recctl.analysis.report import Report
 
 
@@ -21,17 +22,20 @@ def render_markdown(report: Report, plot_name: str | None = "effects.png") -> st
     lines = [title, ""]
     lines += [f"- {line}" for line in report.summary_lines()]
     lines += ["", f"Control `{report.control}`, alpha {report.settings.alpha}, correction "
-              f"{report.settings.correction} across {len(report.table)} comparisons; "
-              f"primary metric `{report.settings.primary_metric}`. Effects and intervals "
-              f"are % of the control mean.", ""]
-    header = ["arm", "metric", "control", "treatment", "effect %", "lower %", "upper %",
-              "p", "p adj.", "significant"]
+              f"{report.settings.correction}; primary metric "
+              f"`{report.settings.primary_metric}`.", ""]
+    lines += [f"- {note}" for note in report.notes] + [""]
+    header = ["arm", "metric", "role", "control", "treatment", "effect %", "lower %",
+              "upper %", "CI level", "p", "p adj.", "significant"]
     lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for row in report.table.itertuples():
-        verdict = row.error or (f"**{row.direction}**" if row.significant else "no")
+        code = error_code(row.error)
+        harm = "**harm**" if row.role == "guardrail" else f"**{row.direction}**"
+        verdict = code or (harm if row.significant else "no")
         metric = f"**{row.metric}**" if row.primary else row.metric
-        cells = [row.arm, metric, row.control_mean, row.treatment_mean, row.effect, row.lower,
-                 row.upper, row.p_value, row.p_value_adjusted, verdict]
+        cells = [row.arm, metric, row.role, row.control_mean, row.treatment_mean, row.effect,
+                 row.lower, row.upper, row.ci_level, row.p_value, row.p_value_adjusted,
+                 verdict]
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     arms = report.arm_summary
     lines += ["", "## Arms", "", "| arm | " + " | ".join(arms.columns) + " |",
