@@ -59,9 +59,8 @@ def comparison_table(report: Report) -> Table:
     correction = report.settings.correction
     table = Table(
         title=f"{report.experiment}: arms vs {report.control}{mode}",
-        caption=f"effect and CI (delta method) in % of the control mean, CI at the level "
-                f"of the adjusted p ({correction}); * primary; (g) guardrail: one-sided, "
-                f"sig = harm; n/a: not tested",
+        caption=f"effect, CI: % of the control mean (delta method), CI at the level of "
+                f"p adj. ({correction}); * primary; (g) guardrail, one-sided: sig = harm",
         box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
         show_edge=False,
     )
