@@ -37,8 +37,8 @@ def adjust_p_values(p_values: Sequence[float], method: CorrectionName, alpha: fl
     return adjusted, reject
 
 
-def matching_alphas(p_values: Sequence[float], adjusted: Sequence[float], alpha: float
-                    ) -> np.ndarray:
+def matching_alphas(p_values: Sequence[float] | np.ndarray,
+                    adjusted: Sequence[float] | np.ndarray, alpha: float) -> np.ndarray:
     """Per-comparison levels whose intervals agree with the adjusted verdicts.
 
     alpha_i = alpha x p_i / p_adj_i: the interval at level 1 - alpha_i excludes 0 exactly
