@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -160,9 +160,6 @@ class Report:
     @property
     def srm_arms(self) -> list[str]:
         return [a for a in self.arms if a not in self.unknown_arms]
-
-    def as_settings_dict(self) -> dict[str, Any]:
-        return asdict(self.settings)
 
 
 def _explain(code: str) -> str:

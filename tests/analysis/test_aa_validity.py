@@ -75,6 +75,6 @@ def test_hash_halves_are_not_forced_equal(rejections: dict[str, np.ndarray]) -> 
     # A hash split varies like a binomial draw; a permutation would give exactly half.
     sizes = rejections["sizes"]
     assert len(set(sizes.tolist())) > 20
-    users = 4000 - 0  # every generated user logs at least one event
-    spread = sizes.std()
-    assert 0.5 * np.sqrt(users) / 2 < spread < 2 * np.sqrt(users) / 2
+    binomial_sd = np.sqrt(4000) / 2  # 4000 users, each in C with probability 1/2
+    assert 0.5 * binomial_sd < sizes.std() < 2 * binomial_sd
+    assert abs(sizes.mean() - 2000) < 3 * binomial_sd / np.sqrt(SPLITS) + 5

@@ -14,7 +14,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from recctl.analysis import build_report, render_terminal, write_outputs
-from recctl.analysis.compare import error_code
+from recctl.analysis.compare import error_code, harm_alternative
 from recctl.analysis.render_markdown import render_markdown
 from recctl.analysis.synthetic import generate_events, write_logs
 from recctl.cli.main import app
@@ -169,6 +169,7 @@ def test_families_primary_across_arms_guardrail_one_sided(tmp_path: Path) -> Non
     assert len(secondary) == 9 and (secondary["p_value_adjusted"] >= secondary["p_value"]).all()
     guard = table[table["role"] == "guardrail"].set_index("arm")
     assert (guard["alternative"] == "greater").all()
+    assert harm_alternative("sessions") == "less"  # harm is a fall for higher-is-better
     assert (guard["p_value_adjusted"] == guard["p_value"]).all()  # uncorrected
     assert guard.loc["T2", "significant"] and guard.loc["T2", "direction"] == "worse"
     assert not guard.loc["T3", "significant"] and guard.loc["T3", "p_value"] > 0.5
