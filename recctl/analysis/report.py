@@ -19,6 +19,7 @@ from recctl.analysis.loading import (
     resolve_experiment,
 )
 from recctl.analysis.metrics import METRICS, UserSummary, latency_percentiles, user_metrics
+from recctl.botify.assignment import experiment_seed
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
 from recctl.stats import messages
@@ -272,9 +273,11 @@ def report_from_events(
 
 
 def hash_halves(users: pd.DataFrame, seed: int) -> pd.DataFrame:
-    """Users split into C and T1 by mmh3 of the user id with `seed`, as the service assigns
-    arms: the halves are not forced equal, so the SRM check means something in A/A mode."""
-    salt = int(seed) & 0xFFFFFFFF
+    """Users split into C and T1 by mmh3 of the user id, as the service assigns arms, keyed
+    by `seed`: the halves are not forced equal, so the SRM check means something in A/A
+    mode. The key is derived from the seed ("recctl-aa-<seed>") so that no seed reproduces
+    an experiment's own assignment."""
+    salt = experiment_seed(f"recctl-aa-{int(seed)}")
     index = np.fromiter((mmh3.hash(str(u), salt, signed=False) & 1 for u in users.index),
                         dtype=np.int8, count=len(users))
     return users.assign(arm=pd.Categorical.from_codes(index, categories=["C", "T1"]))
