@@ -42,6 +42,31 @@ def render_markdown(report: Report, plot_name: str | None = "effects.png") -> st
               "|---|" + "---|" * len(arms.columns)]
     for arm, values in arms.iterrows():
         lines.append(f"| {arm} | " + " | ".join(_cell(float(v)) for v in values) + " |")
+    lines += ["", "## Checks", ""] + [f"- {line}" for line in _checks(report)]
     if plot_name:
         lines += ["", f"![effects with intervals]({plot_name})"]
     return "\n".join(lines) + "\n"
+
+
+def _listed(items: list[str]) -> str:
+    return ", ".join(items) or "none"
+
+
+def _checks(report: Report) -> list[str]:
+    """What was left out or looks wrong, as counts (the JSON's `checks`)."""
+    checks = report.checks
+    out = checks["out_of_range"]
+    fields = " (" + ", ".join(f"{k} {v}" for k, v in sorted(out.items())) + ")" if out else ""
+    unknown = [f"{arm} ({n} users)" for arm, n in checks["unknown_arms"].items()]
+    small = [f"{arm} ({n})" for arm, n in checks["small_arms"].items()]
+    untested = [f"{u['arm']} {u['metric']} ({u['error']})" for u in checks["untestable"]]
+    return [
+        f"Sample ratio: {checks['srm']} (p={report.srm.p_value:.3g}; warn below 0.01, "
+        f"mismatch below 0.001).",
+        f"Lines left out: {report.read.malformed} malformed, "
+        f"{checks['out_of_range_lines']} out of range{fields}.",
+        f"Arms not in the experiment file: {_listed(unknown)}.",
+        f"Arms with fewer than 30 users: {_listed(small)}.",
+        f"Not tested: {_listed(untested)}.",
+        f"Latency outliers: {checks['latency_outliers'].get('requests', 0)} request(s).",
+    ]

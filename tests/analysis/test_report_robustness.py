@@ -62,6 +62,7 @@ def test_zero_variance_metric_keeps_every_other_verdict(three_arms: pd.DataFrame
     page = (tmp_path / "out" / "report.md").read_text()
     assert "| T1 | **mean_time_per_session** | primary |" in page
     assert "**better** |" in page and "ZERO_CONTROL_MEAN |" in page
+    assert "- Not tested: T1 mean_request_latency (ZERO_CONTROL_MEAN), T2 " in page
     csv = pd.read_csv(tmp_path / "out" / "comparisons.csv")
     assert csv["error"].isna().sum() == 8
 
