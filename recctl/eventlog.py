@@ -97,11 +97,17 @@ class ReadSummary:
     malformed: int = 0
     malformed_examples: list[str] = field(default_factory=list)
     lines_per_file: dict[str, int] = field(default_factory=dict)
+    # Lines left out for a value outside its range (time not in [0, 1], negative latency,
+    # an id beyond int64), by field; not counted in `malformed`.
+    out_of_range: dict[str, int] = field(default_factory=dict)
 
     def skip(self, where: str, reason: object) -> None:
         self.malformed += 1
         if len(self.malformed_examples) < 5:
             self.malformed_examples.append(f"{where}: {reason}")
+
+    def exclude(self, field_name: str) -> None:
+        self.out_of_range[field_name] = self.out_of_range.get(field_name, 0) + 1
 
 
 def iter_events(files: Iterable[Path],

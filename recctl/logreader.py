@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 import numpy as np
@@ -18,6 +18,14 @@ import orjson
 import pandas as pd
 
 from recctl.eventlog import MESSAGES, ReadSummary, find_log_files
+
+# Value ranges, checked by msgspec in C: a line outside them is left out and counted by
+# field (ReadSummary.out_of_range), not read as a wrong number or a crash (an id >= 2**63
+# does not fit the int64 columns).
+_Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+_Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+_Seconds = Annotated[float, msgspec.Meta(ge=0.0)]
+_OUT_OF_RANGE = re.compile(r"(?:<=|>=|out of range).* - at `\$\.(\w+)`")
 
 
 class _Event(msgspec.Struct):
@@ -28,14 +36,14 @@ class _Event(msgspec.Struct):
     """
 
     message: Literal["next", "last"]
-    timestamp: int
-    user: int
-    track: int
-    time: float
-    latency: float
-    recommendation: int | None
+    timestamp: _Int64
+    user: _Int64
+    track: _Int64
+    time: _Fraction
+    latency: _Seconds
+    recommendation: _Int64 | None
     experiments: msgspec.Raw = msgspec.Raw(b"{}")
-    timestamp_us: int = -1
+    timestamp_us: _Int64 = -1
     session: str | int | None = None
     replica: str | int | None = None
 
@@ -62,11 +70,20 @@ def iter_events(files: Iterable[Path],
                 try:
                     _check(_decode_line(line))
                 except (msgspec.DecodeError, ValueError) as exc:
-                    summary.skip(f"{path}:{number}", exc)
+                    _reject(summary, f"{path}:{number}", exc)
                     continue
                 yield orjson.loads(line)
         summary.lines += count
         summary.lines_per_file[str(path)] = count
+
+
+def _reject(summary: ReadSummary, where: str, exc: Exception) -> None:
+    """Count a line that was not read: out of range (by field) or malformed."""
+    match = _OUT_OF_RANGE.search(str(exc)) if isinstance(exc, msgspec.ValidationError) else None
+    if match:
+        summary.exclude(match.group(1))
+    else:
+        summary.skip(where, exc)
 
 
 def _check(event: _Event) -> None:
@@ -231,7 +248,7 @@ def _add_line_by_line(lines: list[bytes], first_line: int, path: Path, columns: 
             event = _decode_line(line)
             _check(event)
         except (msgspec.DecodeError, ValueError) as exc:
-            summary.skip(f"{path}:{number}", exc)
+            _reject(summary, f"{path}:{number}", exc)
             continue
         good.append(event)
     if good:

@@ -26,6 +26,7 @@ METRICS = (
     "mean_tracks_per_session",
     "mean_request_latency",
 )
+DEFAULT_GUARDRAILS = ("mean_request_latency",)
 OutputName = Literal["terminal", "markdown", "json", "csv", "png"]
 OUTPUTS: tuple[OutputName, ...] = ("terminal", "markdown", "json", "csv", "png")
 
@@ -79,20 +80,53 @@ class SimulationSpec(_Strict):
 
 
 class ReportSpec(_Strict):
+    """The report's settings. Roles: `primary_metric` (corrected across the treatment arms
+    only), `guardrails` (one-sided tests for harm, uncorrected; default: the latency, when
+    it is among the metrics) and every other metric in `metrics` (secondary: corrected in
+    their own family)."""
+
     metrics: list[str] = Field(default_factory=lambda: list(METRICS))
     primary_metric: str = "mean_time_per_session"
+    guardrails: list[str] = Field(default_factory=lambda: list(DEFAULT_GUARDRAILS))
     alpha: float = Field(0.05, gt=0, lt=1)
     control: str = "C"
     correction: Literal["holm", "none"] = "holm"
     outputs: list[OutputName] = Field(default_factory=lambda: list(OUTPUTS))
 
-    @field_validator("metrics")
+    @model_validator(mode="before")
+    @classmethod
+    def _default_guardrails(cls, data: Any) -> Any:
+        # Unset guardrails mean "the default ones among the metrics", so that an older file
+        # with `metrics: [time]` keeps comparing only what it lists.
+        if isinstance(data, dict) and "guardrails" not in data:
+            metrics = data.get("metrics", METRICS)
+            primary = data.get("primary_metric", "mean_time_per_session")
+            if isinstance(metrics, list | tuple):
+                data = {**data, "guardrails": [g for g in DEFAULT_GUARDRAILS
+                                               if g in metrics and g != primary]}
+        return data
+
+    @field_validator("metrics", "guardrails")
     @classmethod
     def _known_metrics(cls, value: list[str]) -> list[str]:
         unknown = [m for m in value if m not in METRICS]
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; known: {', '.join(METRICS)}")
+        repeated = sorted({m for m in value if value.count(m) > 1})
+        if repeated:
+            raise ValueError(f"{repeated} listed more than once; list each metric once")
         return value
+
+    @model_validator(mode="after")
+    def _roles(self) -> ReportSpec:
+        if self.primary_metric in self.guardrails:
+            raise ValueError(f"report.guardrails: {self.primary_metric!r} is the primary "
+                             "metric; a metric has one role, remove it from guardrails")
+        missing = [g for g in self.guardrails if g not in self.metrics]
+        if missing:
+            raise ValueError(f"report.guardrails: {missing} not in report.metrics; add "
+                             "them to metrics (a guardrail is one of the compared metrics)")
+        return self
 
 
 class Experiment(_Strict):

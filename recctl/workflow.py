@@ -112,6 +112,7 @@ def make_report(loaded: LoadedExperiment, run_dir: Path, out_dir: Path, console:
     report = build_report(
         [run_dir], experiment=loaded.spec.name, control=spec.control, metrics=spec.metrics,
         primary_metric=spec.primary_metric, alpha=spec.alpha, correction=spec.correction,
+        guardrails=spec.guardrails, expected_arms=loaded.spec.arm_list,
     )
     if "terminal" in spec.outputs:
         render_terminal(report, console)

@@ -49,13 +49,15 @@ def latency(events: pd.DataFrame, experiment: str | None = None) -> pd.DataFrame
 
 def compare(users: pd.DataFrame, control: str = "C", metrics: Sequence[str] = METRICS,
             alpha: float = 0.05, correction: CorrectionName = "holm",
-            primary_metric: str = "mean_time_per_session") -> pd.DataFrame:
+            primary_metric: str = "mean_time_per_session",
+            guardrails: Sequence[str] = ("mean_request_latency",)) -> pd.DataFrame:
     """The A/B table for user-level metrics (a frame with an `arm` column)."""
     arms = [str(a) for a in users["arm"].astype("category").cat.categories]
     if control not in arms:
         raise RecctlError(f"control arm {control!r} is not among {arms}")
     arms = [control] + [a for a in arms if a != control]
-    settings = ReportSettings(alpha=alpha, correction=correction, primary_metric=primary_metric)
+    settings = ReportSettings(alpha=alpha, correction=correction, primary_metric=primary_metric,
+                              guardrails=tuple(guardrails))
     return compare_arms(users.assign(arm=users["arm"].astype("category")), arms, control,
                         list(metrics), settings)
 

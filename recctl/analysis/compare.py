@@ -2,62 +2,147 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict
+import math
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from recctl.analysis.metrics import HIGHER_IS_BETTER
-from recctl.stats.correction import adjust_p_values
-from recctl.stats.hypothesis_tests import get_configured_test
-from recctl.stats.settings import ReportSettings, TestSettings
+from recctl.stats.correction import adjust_p_values, matching_alphas
+from recctl.stats.hypothesis_tests import get_configured_test, interval
+from recctl.stats.results import TestResult, default_result
+from recctl.stats.settings import Alternative, ReportSettings, TestSettings
 from recctl.stats.statistics import SampleMeanStatistic
 
 TABLE_COLUMNS = (
-    "arm", "metric", "primary", "n_control", "n_treatment", "control_mean", "treatment_mean",
-    "effect", "lower", "upper", "p_value", "p_value_adjusted", "significant", "direction",
-    "delta_lower", "delta_upper", "delta_p_value", "error",
+    "arm", "metric", "role", "primary", "n_control", "n_treatment", "control_mean",
+    "treatment_mean", "effect", "lower", "upper", "ci_level", "alternative", "p_value",
+    "p_value_adjusted", "significant", "direction", "welch_lower", "welch_upper",
+    "welch_p_value", "delta_lower", "delta_upper", "delta_p_value", "cap", "capped_users",
+    "error",
 )
 
 
+_ROW_COLUMNS = (
+    "arm", "metric", "role", "primary", "n_control", "n_treatment", "control_mean",
+    "treatment_mean", "effect", "alternative", "p_value", "se", "dof", "welch_lower",
+    "welch_upper", "welch_p_value", "delta_lower", "delta_upper", "delta_p_value", "cap",
+    "capped_users", "error",
+)
+
+
+def error_code(value: object) -> str | None:
+    """The row's error code, or None. pandas 3 stores "no error" in a string column as NaN
+    (which is truthy), pandas 2 as None: read the column through this, never `if row.error`."""
+    return value if isinstance(value, str) and value else None
+
+
+def harm_alternative(metric: str) -> Alternative:
+    """A guardrail's one-sided alternative: harm is a rise for lower-is-better metrics."""
+    return "less" if HIGHER_IS_BETTER.get(metric, True) else "greater"
+
+
 def compare_arms(users: pd.DataFrame, arms: Sequence[str], control: str,
-                 metrics: Sequence[str], settings: ReportSettings) -> pd.DataFrame:
+                 metrics: Sequence[str], settings: ReportSettings,
+                 untestable: Mapping[str, str] | None = None) -> pd.DataFrame:
     """One row per (treatment arm, metric), in arm then metric order.
 
-    effect/lower/upper are % of the control mean (the course's Welch interval);
-    delta_* is the delta-method interval on the relative effect. `significant` comes from
-    the Holm-adjusted Welch p-value across all arms x metrics (or the raw one with
-    correction "none", which is the course's same-sign rule). `direction` is "better" or
-    "worse" for significant rows, by each metric's good direction.
+    effect/lower/upper: the relative effect in % of the control mean with its delta-method
+    interval, at the level that matches the row's adjusted verdict (`ci_level`; see
+    `matching_alphas`). p_value/p_value_adjusted/significant: the delta-method test,
+    corrected within the row's family (`role`): the primary across treatment arms, the
+    secondary metrics across arms x secondary metrics; guardrails are one-sided for harm
+    and uncorrected, on user values capped at the pooled quantile `cap`. welch_*: the
+    course notebook's interval and p-value (unadjusted); delta_*: the delta-method interval
+    and p-value at alpha, two-sided and unadjusted. `untestable` maps arms to an error code
+    (e.g. an arm the experiment file does not know): their rows carry the code, no numbers.
     """
-    welch = TestSettings(alpha=settings.alpha, test="welch")
-    delta = TestSettings(alpha=settings.alpha, test="delta")
-    groups = {arm: frame for arm, frame in users.groupby("arm", observed=False)}
+    untestable = dict(untestable or {})
+    groups = {str(arm): frame for arm, frame in users.groupby("arm", observed=False)}
+    tested_arms = [a for a in arms if a not in untestable]
+    values = {arm: {m: groups[arm][m].to_numpy(dtype=np.float64) if arm in groups
+                    else np.empty(0) for m in metrics} for arm in arms}
+    caps = {}
+    for metric in metrics:
+        pooled = np.concatenate([values[a][metric] for a in tested_arms] + [np.empty(0)])
+        guardrail = settings.role(metric) == "guardrail"
+        caps[metric] = (float(np.quantile(pooled, settings.guardrail_cap_quantile))
+                        if guardrail and pooled.size else math.nan)
     rows = []
     for arm in arms:
         if arm == control:
             continue
         for metric in metrics:
-            c = SampleMeanStatistic.from_values(groups[control][metric].to_numpy())
-            t = SampleMeanStatistic.from_values(groups[arm][metric].to_numpy())
-            result = get_configured_test(c, t, welch).compute_result()
-            relative = get_configured_test(c, t, delta).compute_result()
-            row = asdict(result)
-            row.pop("dof")
-            row.update(arm=arm, metric=metric, primary=metric == settings.primary_metric,
-                       n_control=c.n, n_treatment=t.n, delta_lower=relative.lower,
-                       delta_upper=relative.upper, delta_p_value=relative.p_value)
-            rows.append(row)
-    table = pd.DataFrame(rows, columns=[c for c in TABLE_COLUMNS if c != "p_value_adjusted"
-                                        and c != "direction"])
-    adjusted, reject = adjust_p_values(table["p_value"].to_numpy(), settings.correction,
-                                       settings.alpha)
-    table["p_value_adjusted"] = adjusted
-    if settings.correction != "none":
-        table["significant"] = reject
+            role = settings.role(metric)
+            alternative = harm_alternative(metric) if role == "guardrail" else "two-sided"
+            rows.append(_row(arm, metric, role, alternative, values[control][metric],
+                             values[arm][metric], caps[metric], settings,
+                             untestable.get(arm) or untestable.get(control)))
+    table = pd.DataFrame(rows, columns=_ROW_COLUMNS)
+    _apply_families(table, settings)
+    table["error"] = pd.Series([error_code(e) for e in table["error"]], dtype=object)
+    return table[list(TABLE_COLUMNS)]
+
+
+def _row(arm: str, metric: str, role: str, alternative: Alternative, control: np.ndarray,
+         treatment: np.ndarray, cap: float, settings: ReportSettings,
+         forced_error: str | None) -> dict[str, object]:
+    capped_users = 0
+    if not math.isnan(cap):
+        capped_users = int((control > cap).sum() + (treatment > cap).sum())
+        control, treatment = np.minimum(control, cap), np.minimum(treatment, cap)
+    c = SampleMeanStatistic.from_values(control)
+    t = SampleMeanStatistic.from_values(treatment)
+
+    def run(test: str, side: Alternative) -> TestResult:
+        if forced_error:
+            return default_result(c.mean, t.mean, forced_error)
+        chosen = TestSettings(alpha=settings.alpha, test=test, alternative=side)  # type: ignore[arg-type]
+        return get_configured_test(c, t, chosen).compute_result()
+
+    headline = run("delta", alternative)
+    delta = headline if alternative == "two-sided" else run("delta", "two-sided")
+    welch = run("welch", "two-sided")
+    return {
+        "arm": arm, "metric": metric, "role": role, "primary": role == "primary",
+        "n_control": c.n, "n_treatment": t.n, "control_mean": headline.control_mean,
+        "treatment_mean": headline.treatment_mean, "effect": headline.effect,
+        "alternative": alternative, "p_value": headline.p_value,
+        "se": headline.se, "dof": headline.dof,
+        "welch_lower": welch.lower, "welch_upper": welch.upper,
+        "welch_p_value": welch.p_value, "delta_lower": delta.lower,
+        "delta_upper": delta.upper, "delta_p_value": delta.p_value, "cap": cap,
+        "capped_users": capped_users, "error": headline.error,
+    }
+
+
+def _apply_families(table: pd.DataFrame, settings: ReportSettings) -> None:
+    """Adjusted p-values and verdicts within each family, and intervals at matching levels."""
+    alpha = settings.alpha
+    table["p_value_adjusted"] = np.nan
+    table["significant"] = False
+    ci_alpha = np.full(len(table), np.nan)
+    for role in ("primary", "secondary", "guardrail"):
+        rows = (table["role"] == role).to_numpy()
+        if not rows.any():
+            continue
+        method = "none" if role == "guardrail" else settings.correction
+        p = table.loc[rows, "p_value"].to_numpy(dtype=np.float64)
+        adjusted, reject = adjust_p_values(p, method, alpha)
+        table.loc[rows, "p_value_adjusted"] = adjusted
+        table.loc[rows, "significant"] = reject
+        ci_alpha[rows] = matching_alphas(p, adjusted, alpha)
+    bounds = [interval(row.effect, row.se, row.dof, a, row.alternative)
+              if not math.isnan(row.se) else (math.nan, math.nan)
+              for row, a in zip(table.itertuples(), ci_alpha, strict=True)]
+    table["lower"] = [b[0] for b in bounds]
+    table["upper"] = [b[1] for b in bounds]
+    one_sided = (table["alternative"] != "two-sided").to_numpy()
+    level = np.where(one_sided, 1 - 2 * ci_alpha, 1 - ci_alpha)
+    table["ci_level"] = np.where(np.isnan(table["se"].to_numpy(dtype=np.float64)), np.nan, level)
+    table["significant"] = table["significant"].astype(bool)
     good = np.array([HIGHER_IS_BETTER.get(m, True) for m in table["metric"]], dtype=bool)
-    up = table["effect"].to_numpy() > 0
+    up = table["effect"].to_numpy(dtype=np.float64) > 0
     table["direction"] = np.where(~table["significant"].to_numpy(dtype=bool), "",
                                   np.where(up == good, "better", "worse"))
-    return table[list(TABLE_COLUMNS)]

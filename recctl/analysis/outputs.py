@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from collections.abc import Sequence
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pandas as pd
 
 from recctl.analysis.plot import plot_effects
 from recctl.analysis.render_markdown import render_markdown
@@ -59,13 +61,24 @@ def report_as_dict(report: Report) -> dict[str, Any]:
     return {
         "experiment": report.experiment, "mode": report.mode, "control": report.control,
         "arms": report.arms, "metrics": report.metrics, "settings": asdict(report.settings),
+        "roles": {m: report.settings.role(m) for m in report.metrics},
         "summary": report.summary_lines(),
-        "comparisons": report.table.to_dict(orient="records"),
+        "notes": report.notes,
+        "comparisons": [{k: _plain(v) for k, v in row.items()}
+                        for row in report.table.to_dict(orient="records")],
         "arm_summary": report.arm_summary.reset_index().to_dict(orient="records"),
-        "srm": asdict(report.srm),
+        "srm": {**asdict(report.srm), "status": report.srm.status, "arms": report.srm_arms},
+        "checks": report.checks,
         "sessions": asdict(report.user_summary),
         "warnings": report.warnings,
     }
+
+
+def _plain(value: Any) -> Any:
+    # Missing values are null whatever pandas stored them as (None, NaN, pd.NA).
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
 
 
 def manifest(report: Report, outputs: list[str]) -> dict[str, Any]:
@@ -80,6 +93,7 @@ def manifest(report: Report, outputs: list[str]) -> dict[str, Any]:
         "control": report.control, "metrics": report.metrics,
         "alpha": report.settings.alpha, "correction": report.settings.correction,
         "primary_metric": report.settings.primary_metric,
+        "guardrails": list(report.guardrails),
         "fetch": {key: fetch.get(key) for key in ("experiment", "config_hash", "seed", "replicas")
                   if key in fetch},
         "versions": {"python": platform.python_version(), **_versions()},

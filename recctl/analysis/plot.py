@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
+from recctl.analysis.compare import error_code
 from recctl.analysis.report import Report
 
 _COLOURS = {"better": "#1a9850", "worse": "#d73027", "": "#4d4d4d"}
 
 
 def plot_effects(report: Report, path: str | Path) -> Path:
-    """Effect (% of control) with its Welch interval; green/red when significant."""
+    """Effect (% of control) with its headline interval (delta method, at the level of the
+    row's adjusted verdict); green/red when significant."""
     # Imported here: matplotlib costs ~0.3 s to import and only the PNG needs it.
     import matplotlib
 
@@ -27,9 +29,10 @@ def plot_effects(report: Report, path: str | Path) -> Path:
         rows = report.table[report.table["metric"] == metric].set_index("arm").reindex(treatments)
         y = np.arange(len(treatments))[::-1]
         for yi, (_arm, row) in zip(y, rows.iterrows(), strict=True):
-            colour = _COLOURS[row["direction"] or ""]
-            if np.isnan(row["lower"]):
-                ax.text(0, yi, f"{row['error']}", va="center", fontsize=8)
+            colour = _COLOURS.get(str(row["direction"]), _COLOURS[""])
+            if np.isnan(row["lower"]) or np.isnan(row["effect"]):
+                ax.text(0, yi, f"{error_code(row['error']) or 'not tested'}", va="center",
+                        fontsize=8)
                 continue
             ax.errorbar(row["effect"], yi, xerr=[[row["effect"] - row["lower"]],
                                                  [row["upper"] - row["effect"]]],
@@ -39,11 +42,12 @@ def plot_effects(report: Report, path: str | Path) -> Path:
         ax.axvline(0, color="#999999", lw=1, ls="--")
         ax.set_yticks(y, treatments)
         ax.set_ylim(-0.7, len(treatments) - 0.3)
-        star = " (primary)" if metric == report.settings.primary_metric else ""
+        role = report.settings.role(metric)
+        star = f" ({role}{': one-sided, harm' if role == 'guardrail' else ''})"
         ax.set_title(f"{metric}{star}", fontsize=10, loc="left")
         ax.grid(axis="x", alpha=0.3)
     axes[-1, 0].set_xlabel(f"effect vs {report.control}, % of control mean "
-                           f"({(1 - report.settings.alpha) * 100:.0f}% Welch interval)")
+                           f"(delta-method interval at the verdict's level)")
     correction = report.settings.correction
     fig.suptitle(f"{report.experiment}" + (" (A/A)" if report.mode == "aa" else "")
                  + f"\ngreen/red: significantly better/worse (p adjusted: {correction})",

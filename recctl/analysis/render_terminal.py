@@ -8,13 +8,14 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from recctl.analysis.compare import error_code
 from recctl.analysis.report import Report
 
 _STYLE = {"better": "green", "worse": "red"}
 
 
 def _number(value: float, digits: int = 4) -> str:
-    if value is None or math.isnan(value):
+    if value is None or math.isnan(value) or math.isinf(value):
         return "-"
     return f"{int(value)}" if value.is_integer() and abs(value) < 1e12 else f"{value:.{digits}g}"
 
@@ -40,6 +41,11 @@ SHORT_LABELS = {
 }
 
 
+# Error codes in the narrow table (the summary lines below it give the full code).
+SHORT_ERRORS = {"ZERO_VARIANCE": "zero var.", "NOT_ENOUGH_DATA": "too few",
+                "ZERO_CONTROL_MEAN": "control 0", "UNKNOWN_ARM": "unknown arm"}
+
+
 def _interval(lower: float, upper: float) -> str:
     if math.isnan(lower) or math.isnan(upper):
         return "-"
@@ -49,11 +55,12 @@ def _interval(lower: float, upper: float) -> str:
 
 def comparison_table(report: Report) -> Table:
     """The table as a Rich renderable (one row per arm x metric), 80 columns wide."""
-    mode = " (A/A: random halves)" if report.mode == "aa" else ""
+    mode = " (A/A: hash halves)" if report.mode == "aa" else ""
+    correction = report.settings.correction
     table = Table(
         title=f"{report.experiment}: arms vs {report.control}{mode}",
-        caption=f"effect and {1 - report.settings.alpha:.0%} CI in % of the control mean; "
-                f"p adjusted: {report.settings.correction}; * primary",
+        caption=f"effect, CI: % of the control mean (delta method), CI at the level of "
+                f"p adj. ({correction}); * primary; (g) guardrail, one-sided: sig = harm",
         box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True,
         show_edge=False,
     )
@@ -62,13 +69,19 @@ def comparison_table(report: Report) -> Table:
                           ("p adj.", "right"), ("sig", "left")]:
         table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for row in report.table.itertuples():
-        mark = "*" if row.primary else ""
-        verdict = row.error or ("yes" if row.significant else "no")
+        mark = "*" if row.primary else " (g)" if row.role == "guardrail" else ""
+        code = error_code(row.error)
+        if code:
+            verdict, ci = "n/a", SHORT_ERRORS.get(code, code[:12])
+        else:
+            verdict = ("harm" if row.role == "guardrail" else "yes") if row.significant \
+                else "no"
+            ci = _interval(row.lower, row.upper)
         table.add_row(
-            row.arm, f"{SHORT_LABELS.get(row.metric, row.metric)}{mark}",
+            str(row.arm), f"{SHORT_LABELS.get(row.metric, row.metric)}{mark}",
             _number(row.control_mean, 2), _number(row.treatment_mean, 2),
-            _percent(row.effect), _interval(row.lower, row.upper),
-            _p(row.p_value_adjusted), verdict, style=_STYLE.get(row.direction),
+            _percent(row.effect), ci, _p(row.p_value_adjusted), verdict,
+            style=_STYLE.get(row.direction),
         )
     return table
 
@@ -90,5 +103,6 @@ def render_terminal(report: Report, console: Console) -> None:
     console.print(comparison_table(report))
     console.print(arms_table(report))
     for line in report.summary_lines():
-        style = "bold red" if "MISMATCH" in line else None
+        style = ("bold red" if "MISMATCH" in line else
+                 "yellow" if line.startswith("Sample ratio") and "WARNING" in line else None)
         console.print(line, style=style, highlight=False)

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mmh3
 import numpy as np
 import pandas as pd
 
-from recctl.analysis.compare import compare_arms
+from recctl.analysis.compare import compare_arms, error_code
 from recctl.analysis.loading import (
     check_arms,
     fetch_manifest,
@@ -18,10 +19,19 @@ from recctl.analysis.loading import (
     resolve_experiment,
 )
 from recctl.analysis.metrics import METRICS, UserSummary, latency_percentiles, user_metrics
+from recctl.botify.assignment import experiment_seed
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
+from recctl.stats import messages
 from recctl.stats.settings import CorrectionName, ReportSettings
 from recctl.stats.srm import SrmResult, check_srm
+
+DEFAULT_GUARDRAILS = ("mean_request_latency",)
+# A request slower than this many times the median (and than 1 s) is an outlier worth a
+# warning: one such line can swing a mean-latency comparison by hundreds of percent.
+OUTLIER_FACTOR = 100.0
+OUTLIER_FLOOR_SECONDS = 1.0
+SMALL_ARM_USERS = 30  # below this the t approximation is shaky: say so
 
 
 @dataclass
@@ -43,33 +53,118 @@ class Report:
     srm: SrmResult
     user_summary: UserSummary
     read: ReadSummary
-    mode: str = "ab"  # "aa": one population split into random halves
+    mode: str = "ab"  # "aa": one population split into halves by a hash of the user id
     seed: int | None = None
     fetch_manifest: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    unknown_arms: dict[str, int] = field(default_factory=dict)  # arm -> users, left out
+    latency_outliers: dict[str, Any] = field(default_factory=dict)
 
     @property
     def primary(self) -> pd.DataFrame:
         return self.table[self.table["primary"]]
 
+    @property
+    def untestable(self) -> pd.DataFrame:
+        """Rows whose test could not be computed (their `error` holds the code)."""
+        return self.table[[error_code(e) is not None for e in self.table["error"]]]
+
+    @property
+    def notes(self) -> list[str]:
+        """How the table was computed, in words (shown under the table and in the JSON)."""
+        s = self.settings
+        holm = s.correction == "holm"
+        corrected = ("Holm-corrected across the treatment arms" if holm
+                     else "uncorrected (correction none)")
+        secondary = ("Holm-corrected across arms x secondary metrics" if holm
+                     else "uncorrected")
+        return [
+            "Effects and intervals are % of the control mean; the interval is the delta "
+            "method's, which counts the noise of the control mean too (the course's Welch "
+            "interval is in the JSON/CSV as welch_lower/welch_upper).",
+            f"Primary metric {s.primary_metric}: {corrected}. Secondary metrics: {secondary}."
+            f" Guardrails ({', '.join(self.guardrails) or 'none'}): one-sided tests for harm "
+            f"at alpha {s.alpha}, uncorrected, on user values capped at the pooled "
+            f"{s.guardrail_cap_quantile:.0%} quantile.",
+            "Each interval is at the level matching its row's adjusted p-value "
+            "(1 - alpha x p / p_adjusted, between Bonferroni's and the unadjusted level; "
+            "ci_level in the JSON/CSV), so it excludes 0 exactly when sig is yes; a "
+            "guardrail's interval is two-sided at 1 - 2 alpha (its bound on the harm side "
+            "is the one-sided bound).",
+        ]
+
+    @property
+    def guardrails(self) -> list[str]:
+        return [m for m in self.metrics if self.settings.role(m) == "guardrail"]
+
+    @property
+    def checks(self) -> dict[str, Any]:
+        """What was excluded or looks wrong, as counts (the JSON's `checks`)."""
+        return {
+            "srm": self.srm.status,
+            "malformed_lines": self.read.malformed,
+            "out_of_range_lines": int(sum(self.read.out_of_range.values())),
+            "out_of_range": dict(self.read.out_of_range),
+            "unknown_arms": dict(self.unknown_arms),
+            "small_arms": {arm: int(n) for arm, n in self.arm_summary["users"].items()
+                           if n < SMALL_ARM_USERS and arm not in self.unknown_arms},
+            "untestable": [{"arm": r.arm, "metric": r.metric, "error": r.error}
+                           for r in self.untestable.itertuples()],
+            "latency_outliers": self.latency_outliers,
+            "users_in_several_arms": self.user_summary.users_in_several_arms,
+            "events_without_arm": self.user_summary.events_without_arm,
+            "unclosed_sessions": self.user_summary.sessions.unclosed,
+        }
+
     def summary_lines(self) -> list[str]:
         """Plain-language lines: the verdict on the primary metric, then the checks."""
         lines = []
         for row in self.primary.itertuples():
-            if row.error:
+            code = error_code(row.error)
+            if code:
                 lines.append(f"{row.arm} vs {self.control}: {row.metric} could not be "
-                             f"tested ({row.error}).")
+                             f"tested ({_explain(code)}).")
                 continue
             verdict = (f"significantly {row.direction}" if row.significant
                        else "no significant difference")
             lines.append(
                 f"{row.arm} vs {self.control}: {row.metric} {row.effect:+.2f}% "
-                f"[{row.lower:+.2f}%, {row.upper:+.2f}%], p={row.p_value:.3g} "
-                f"(adjusted {row.p_value_adjusted:.3g}): {verdict}.")
-        srm = self.srm
-        lines.append(f"Sample ratio: users per arm {list(srm.observed)}, p={srm.p_value:.3g}"
-                     + (" - MISMATCH, distrust the table." if srm.mismatch else " - ok."))
+                f"[{row.lower:+.2f}%, {row.upper:+.2f}%] ({row.ci_level:.1%} CI), "
+                f"p={row.p_value:.3g} (adjusted {row.p_value_adjusted:.3g}): {verdict}.")
+        for row in self.table[(self.table["role"] == "guardrail")
+                              & self.table["significant"]].itertuples():
+            lines.append(f"Guardrail: {row.arm} vs {self.control}: {row.metric} "
+                         f"{row.effect:+.2f}% [{row.lower:+.2f}%, {row.upper:+.2f}%], "
+                         f"p={row.p_value:.3g} (one-sided): significantly worse.")
+        others = self.untestable[~self.untestable["primary"]]
+        for (metric, code), rows in others.groupby(["metric", "error"], sort=False):
+            lines.append(f"Not tested: {metric} for {', '.join(rows['arm'])} "
+                         f"({_explain(str(code))}).")
+        lines.append(self.srm_line())
         return lines + self.warnings
+
+    def srm_line(self) -> str:
+        srm = self.srm
+        counts = ", ".join(f"{arm} {n}" for arm, n in zip(self.srm_arms, srm.observed,
+                                                          strict=True))
+        ratios = "; ".join(
+            f"{arm}/{self.control} {r:.3f} [{lo:.3f}, {hi:.3f}]"
+            for arm, r, lo, hi in zip(self.srm_arms[1:], srm.ratios, srm.ratio_lower,
+                                      srm.ratio_upper, strict=True))
+        verdict = {"mismatch": " - MISMATCH, distrust the table.",
+                   "warn": " - WARNING (p < 0.01): check the assignment before trusting "
+                           "the table.",
+                   "ok": " - ok."}[srm.status]
+        return (f"Sample ratio: users per arm {counts}; {ratios} (95% CI, expected 1); "
+                f"p={srm.p_value:.3g}{verdict}")
+
+    @property
+    def srm_arms(self) -> list[str]:
+        return [a for a in self.arms if a not in self.unknown_arms]
+
+
+def _explain(code: str) -> str:
+    return f"{code}: {messages.EXPLANATIONS[code]}" if code in messages.EXPLANATIONS else code
 
 
 def build_report(
@@ -82,16 +177,26 @@ def build_report(
     correction: CorrectionName = "holm",
     aa: bool = False,
     seed: int = 0,
+    guardrails: Sequence[str] | None = None,
+    expected_arms: Sequence[str] | None = None,
 ) -> Report:
     """Read every log under `paths` (all replicas, rotated files) and build the report.
 
-    `aa=True` ignores the arms and splits the users into two random halves (C, T1)
-    with `seed`: an A/A check of the whole pipeline.
+    `aa=True` ignores the arms and splits the users into two halves (C, T1) by a hash of
+    the user id with `seed`: an A/A check of the whole pipeline. `expected_arms`: the
+    experiment file's arms (default: the `experiment.yml` that fetch copies into a run
+    folder, when there is one); arms in the logs outside it are reported untestable.
     """
+    from recctl.analysis.loading import stored_experiment
+
     events, read = load_events(paths)
     manifest = fetch_manifest(paths)
+    if expected_arms is None:
+        stored = stored_experiment(paths)
+        expected_arms = stored.arms if stored else None
     return report_from_events(events, read, experiment, control, metrics, primary_metric,
-                              alpha, correction, aa, seed, manifest)
+                              alpha, correction, aa, seed, manifest, guardrails,
+                              expected_arms)
 
 
 def report_from_events(
@@ -106,44 +211,79 @@ def report_from_events(
     aa: bool = False,
     seed: int = 0,
     manifest: dict[str, Any] | None = None,
+    guardrails: Sequence[str] | None = None,
+    expected_arms: Sequence[str] | None = None,
 ) -> Report:
-    """The report for events already read (`read_events`' frame)."""
-    metrics = list(metrics or METRICS)
-    unknown = [m for m in [*metrics, primary_metric] if m not in METRICS]
+    """The report for events already read (`read_events`' frame).
+
+    `guardrails`: metrics tested one-sided for harm (added to the metrics when missing);
+    None marks the DEFAULT_GUARDRAILS that are among the metrics.
+    """
+    metrics = list(dict.fromkeys(metrics or METRICS))
+    explicit_guardrails = list(dict.fromkeys(guardrails or []))
+    unknown = [m for m in [*metrics, primary_metric, *explicit_guardrails] if m not in METRICS]
     if unknown:
         raise RecctlError(f"unknown metric(s): {', '.join(unknown)}",
                           f"known metrics: {', '.join(METRICS)}")
+    if primary_metric in explicit_guardrails:
+        raise RecctlError(f"{primary_metric} is both the primary metric and a guardrail",
+                          "a metric has one role: drop it from the guardrails")
     if primary_metric not in metrics:
         metrics.insert(0, primary_metric)
+    metrics += [m for m in explicit_guardrails if m not in metrics]
+    roles = (tuple(explicit_guardrails) if guardrails is not None
+             else tuple(m for m in DEFAULT_GUARDRAILS if m != primary_metric))
     if not 0 < alpha < 1:
         raise RecctlError(f"alpha must be between 0 and 1, not {alpha}")
     name = resolve_experiment(events, experiment, manifest)
     column = f"exp:{name}"
     users, user_summary = user_metrics(events, column)
     arms = [str(a) for a in events[column].cat.categories]
+    unknown_arms: dict[str, int] = {}
     if aa:
-        users, arms, control = _random_halves(users, seed), ["C", "T1"], "C"
+        users, arms, control = hash_halves(users, seed), ["C", "T1"], "C"
+    elif expected_arms:
+        known = [str(a) for a in expected_arms]
+        extra = [a for a in arms if a not in known]
+        counts_all = users["arm"].value_counts()
+        unknown_arms = {a: int(counts_all.get(a, 0)) for a in extra}
+        # Every arm of the file, even one with no user (its loss is what SRM is for).
+        arms = known + extra
+        users = users.assign(arm=pd.Categorical(users["arm"].astype(str), categories=arms))
     counts = users["arm"].value_counts().to_dict()
-    check_arms(arms, control, counts)
+    check_arms([a for a in arms if a not in unknown_arms], control)
     # Control first, then the others in their natural order (C, T1, T2, ...).
     arms = [control] + [a for a in arms if a != control]
-    settings = ReportSettings(alpha=alpha, correction=correction, primary_metric=primary_metric)
-    table = compare_arms(users, arms, control, metrics, settings)
-    srm = check_srm([counts.get(a, 0) for a in arms], threshold=settings.srm_threshold)
+    settings = ReportSettings(alpha=alpha, correction=correction,
+                              primary_metric=primary_metric, guardrails=roles)
+    table = compare_arms(users, arms, control, metrics, settings,
+                         untestable={a: messages.UNKNOWN_ARM for a in unknown_arms})
+    srm_arms = [a for a in arms if a not in unknown_arms]
+    srm = check_srm([counts.get(a, 0) for a in srm_arms], threshold=settings.srm_threshold,
+                    warn_threshold=settings.srm_warn_threshold)
     arm_summary = _arm_summary(users, arms, events if not aa else None, column)
     report = Report(experiment=name, control=control, arms=arms, metrics=metrics,
                     settings=settings, table=table, arm_summary=arm_summary, users=users,
                     srm=srm, user_summary=user_summary, read=read or ReadSummary(),
                     mode="aa" if aa else "ab", seed=seed if aa else None,
-                    fetch_manifest=manifest)
+                    fetch_manifest=manifest, unknown_arms=unknown_arms,
+                    latency_outliers=_latency_outliers(events, column))
     report.warnings.extend(_warnings(report))
     return report
 
 
-def _random_halves(users: pd.DataFrame, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    halves = np.where(rng.permutation(len(users)) < len(users) // 2, "C", "T1")
-    return users.assign(arm=pd.Categorical(halves, categories=["C", "T1"]))
+def hash_halves(users: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Users split into C and T1 by mmh3 of the user id, as the service assigns arms, keyed
+    by `seed`: the halves are not forced equal, so the SRM check means something in A/A
+    mode. The key is derived from the seed ("recctl-aa-<seed>") so that no seed reproduces
+    an experiment's own assignment."""
+    salt = experiment_seed(f"recctl-aa-{int(seed)}")
+    index = np.fromiter((mmh3.hash(str(u), salt, signed=False) & 1 for u in users.index),
+                        dtype=np.int8, count=len(users))
+    return users.assign(arm=pd.Categorical.from_codes(index, categories=["C", "T1"]))
+
+
+_random_halves = hash_halves  # the name before the split became a hash
 
 
 def _arm_summary(users: pd.DataFrame, arms: list[str], events: pd.DataFrame | None,
@@ -152,11 +292,25 @@ def _arm_summary(users: pd.DataFrame, arms: list[str], events: pd.DataFrame | No
     summary = pd.DataFrame({
         "users": grouped.size(), "sessions": grouped["sessions"].sum(),
         "unclosed_sessions": grouped["unclosed_sessions"].sum(),
-    }).reindex(arms)
+    }).reindex(arms).fillna(0).astype("int64")
     summary.index.name = "arm"
     if events is not None:  # latency guardrail per real arm (not meaningful for A/A halves)
         summary = summary.join(latency_percentiles(events, column))
     return summary
+
+
+def _latency_outliers(events: pd.DataFrame, column: str) -> dict[str, Any]:
+    latency = events["latency"].to_numpy(dtype=np.float64)
+    if latency.size == 0:
+        return {}
+    threshold = max(OUTLIER_FLOOR_SECONDS, OUTLIER_FACTOR * float(np.median(latency)))
+    slow = latency > threshold
+    if not slow.any():
+        return {}
+    arms = events.loc[slow, column].astype(object).fillna("(none)")
+    return {"threshold_seconds": threshold, "requests": int(slow.sum()),
+            "max_seconds": float(latency.max()),
+            "per_arm": {str(k): int(v) for k, v in arms.value_counts().items()}}
 
 
 def _warnings(report: Report) -> list[str]:
@@ -174,4 +328,24 @@ def _warnings(report: Report) -> list[str]:
     if report.read.malformed:
         notes.append(f"{report.read.malformed} malformed line(s) skipped, e.g. "
                      f"{report.read.malformed_examples[0]}")
+    if report.read.out_of_range:
+        fields = ", ".join(f"{k} {v}" for k, v in sorted(report.read.out_of_range.items()))
+        notes.append(f"{sum(report.read.out_of_range.values())} line(s) with out-of-range "
+                     f"values left out ({fields}; time must be in [0, 1], latency >= 0, ids "
+                     f"within int64).")
+    for arm, n in report.unknown_arms.items():
+        notes.append(f"Arm {arm} ({n} user(s)) is not in the experiment file: left out of "
+                     f"the comparisons and the sample-ratio check.")
+    small = report.checks["small_arms"]
+    if small:
+        notes.append("Few users in " + ", ".join(f"{a} ({n})" for a, n in small.items())
+                     + f": below {SMALL_ARM_USERS} per arm the intervals are unreliable.")
+    out = report.latency_outliers
+    if out and report.mode != "aa":
+        arms = ", ".join(f"{a} {n}" for a, n in out["per_arm"].items())
+        notes.append(f"{out['requests']} request(s) slower than {out['threshold_seconds']:.3g}"
+                     f" s (max {out['max_seconds']:.4g} s; {arms}): latency outliers. The "
+                     f"latency guardrail compares user means capped at the "
+                     f"{report.settings.guardrail_cap_quantile:.0%} quantile; the arms' "
+                     f"percentiles are not affected.")
     return notes

@@ -21,46 +21,71 @@ def report(
     experiment: Annotated[str | None, typer.Option(
         help="The experiment to analyse. Default: the fetch manifest's, or the only one "
              "named in the logs.")] = None,
-    control: Annotated[str, typer.Option(help="The control arm.")] = "C",
+    control: Annotated[str | None, typer.Option(
+        help="The control arm. Default: the run folder's report settings, else C.")] = None,
     metric: Annotated[list[str] | None, typer.Option(
-        help=f"A metric to compare (repeatable). Default: all of {', '.join(METRICS)}.")] = None,
-    primary_metric: Annotated[str, typer.Option(
-        help="The metric the verdict rests on.")] = "mean_time_per_session",
-    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
-    correction: Annotated[str, typer.Option(
-        help="Multiple-comparison correction across arms x metrics: holm or none.")] = "holm",
+        help=f"A metric to compare (repeatable). Default: the run folder's report "
+             f"settings, else all of {', '.join(METRICS)}.")] = None,
+    primary_metric: Annotated[str | None, typer.Option(
+        help="The metric the verdict rests on (corrected across treatment arms only). "
+             "Default: mean_time_per_session.")] = None,
+    guardrail: Annotated[list[str] | None, typer.Option(
+        help="A guardrail metric (repeatable): tested one-sided for harm, uncorrected. "
+             "Default: mean_request_latency when compared.")] = None,
+    alpha: Annotated[float | None, typer.Option(help="Significance level (0.05).")] = None,
+    correction: Annotated[str | None, typer.Option(
+        help="Correction within each family (primary: across arms; secondary: arms x "
+             "metrics): holm or none. Default: holm.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Folder for report.md, report.json, CSVs, effects.png and manifest.json. "
              "Default: PATHS[0]/report for a folder, ./report otherwise.")] = None,
     output_format: Annotated[list[str] | None, typer.Option(
         "--format", help="An output file format (repeatable): markdown, json, csv, png. "
-                         "Default: all.")] = None,
+                         "Default: the run folder's report outputs, else all.")] = None,
     aa: Annotated[bool, typer.Option(
-        "--aa", help="A/A mode: ignore the arms and split users into two random halves.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the A/A split.")] = 0,
+        "--aa", help="A/A mode: ignore the arms and split users into two halves by a hash "
+                     "of the user id with --seed.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of the A/A split's hash.")] = 0,
 ) -> None:
     """Turn fetched event logs into the A/B answer.
 
     Prints the table (green: significantly better, red: significantly worse).
-    Writes a Markdown page, JSON, CSV, a PNG plot and a manifest.
+    Writes a Markdown page, JSON, CSV, a PNG plot and a manifest. On a run folder from
+    `recctl fetch`, the experiment file's `report:` block (stored by fetch) gives the
+    defaults; flags override them.
 
     Example: recctl report cache/contextualmod_vs_dssm/RUN --out reports/mine
     """
     from recctl.analysis import build_report, render_terminal, write_outputs
+    from recctl.analysis.loading import stored_experiment
+    from recctl.errors import RecctlError
+    from recctl.spec import ReportSpec
 
-    if correction not in ("holm", "none"):
-        from recctl.errors import RecctlError
-        raise RecctlError(f"unknown correction {correction!r}", "use holm or none")
-    result = build_report(paths, experiment=experiment, control=control, metrics=metric,
-                          primary_metric=primary_metric, alpha=alpha,
-                          correction=correction,  # type: ignore[arg-type]
-                          aa=aa, seed=seed)
+    stored = stored_experiment(paths)
+    spec = stored.report if stored and stored.report else ReportSpec()
+    chosen_correction = correction or spec.correction
+    if chosen_correction not in ("holm", "none"):
+        raise RecctlError(f"unknown correction {chosen_correction!r}", "use holm or none")
+    result = build_report(
+        paths, experiment=experiment, control=control or spec.control,
+        metrics=metric or spec.metrics, primary_metric=primary_metric or spec.primary_metric,
+        alpha=alpha if alpha is not None else spec.alpha,
+        correction=chosen_correction,  # type: ignore[arg-type]
+        aa=aa, seed=seed,
+        guardrails=guardrail if guardrail is not None
+        else [g for g in spec.guardrails if g in (metric or spec.metrics)],
+        expected_arms=stored.arms if stored else None,
+    )
+    formats = output_format or [f for f in spec.outputs if f != "terminal"]
     console = Console()
-    render_terminal(result, console)
+    if output_format or "terminal" in spec.outputs:
+        render_terminal(result, console)
     target = out or (paths[0] / "report" if paths[0].is_dir() else Path("report"))
-    written = write_outputs(result, target, output_format or ["markdown", "json", "csv", "png"])
+    written = write_outputs(result, target, formats)
     names = ", ".join(sorted(p.name for p in written.values()))
-    console.print(f"[dim]written to {target}: {names}[/]")
+    settings_from = f" (report settings from {stored.source})" if stored and stored.report \
+        else ""
+    console.print(f"[dim]written to {target}: {names}{settings_from}[/]")
 
 
 def plan(

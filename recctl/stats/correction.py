@@ -35,3 +35,19 @@ def adjust_p_values(p_values: Sequence[float], method: CorrectionName, alpha: fl
     reject = np.zeros(p.shape, dtype=bool)
     reject[ok] = adjusted[ok] < alpha
     return adjusted, reject
+
+
+def matching_alphas(p_values: Sequence[float] | np.ndarray,
+                    adjusted: Sequence[float] | np.ndarray, alpha: float) -> np.ndarray:
+    """Per-comparison levels whose intervals agree with the adjusted verdicts.
+
+    alpha_i = alpha x p_i / p_adj_i: the interval at level 1 - alpha_i excludes 0 exactly
+    when p_i < alpha_i, i.e. when p_adj_i < alpha. For Holm it lies between Bonferroni's
+    alpha / m and the unadjusted alpha. NaN for failed tests.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    adj = np.asarray(adjusted, dtype=np.float64)
+    m = max(int((~np.isnan(p)).sum()), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        levels = np.where(adj > 0, alpha * p / adj, alpha / m)  # p = 0: Bonferroni's level
+    return np.minimum(levels, alpha)

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 class TestResult:
     """One arm against the control on one metric.
 
-    Effects and interval bounds are percentages of the control mean. `error` is None, or
-    a code from `messages.py` when the test could not be computed (then numbers are NaN
-    and `significant` is False).
+    Effects and interval bounds are percentages of the control mean; `se` is the standard
+    error of the effect (also in %) and `dof` the degrees of freedom of its t quantile.
+    `error` is None, or a code from `messages.py` when the test could not be computed
+    (then numbers are NaN and `significant` is False).
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -25,6 +26,7 @@ class TestResult:
     p_value: float
     significant: bool
     dof: float = math.nan
+    se: float = math.nan
     error: str | None = None
 
 

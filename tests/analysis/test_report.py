@@ -62,12 +62,21 @@ def test_srm_flags_a_constructed_imbalance(ab_events: pd.DataFrame, tmp_path: Pa
     assert any("MISMATCH" in line for line in result.summary_lines())
 
 
-def test_aa_mode_splits_users_in_halves(ab_logs: Path) -> None:
+def test_aa_mode_splits_users_by_a_hash(ab_logs: Path) -> None:
     aa = build_report([ab_logs], aa=True, seed=3)
     assert aa.mode == "aa" and aa.arms == ["C", "T1"]
     counts = aa.users["arm"].value_counts()
-    assert abs(counts["C"] - counts["T1"]) <= 1
+    # Not forced equal (SRM would be vacuous), but close: a binomial draw over ~3000 users.
+    assert counts["C"] != counts["T1"] and abs(counts["C"] - counts["T1"]) < 200
+    assert aa.srm.observed == (counts["C"], counts["T1"]) and 0 < aa.srm.p_value < 1
     assert build_report([ab_logs], aa=True, seed=3).table.equals(aa.table)
+    # The split is a hash of the user id with the seed: another seed, another split.
+    other = build_report([ab_logs], aa=True, seed=4)
+    assert not (other.users["arm"] == aa.users["arm"]).all()
+    # A user's half does not depend on who else is in the logs.
+    some = aa.users.iloc[::7]
+    from recctl.analysis.report import hash_halves
+    assert (hash_halves(some, 3)["arm"] == some["arm"]).all()
 
 
 def test_user_mistakes_raise_recctl_errors(ab_logs: Path, tmp_path: Path) -> None:

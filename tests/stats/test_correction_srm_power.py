@@ -62,3 +62,39 @@ def test_holm_agrees_with_statsmodels() -> None:
     want_reject, want_adjusted, _, _ = multipletests(p, alpha=0.05, method="holm")
     np.testing.assert_allclose(adjusted, want_adjusted, rtol=1e-12)
     assert reject.tolist() == want_reject.tolist()
+
+
+def test_srm_warns_below_one_percent_and_flags_below_a_tenth() -> None:
+    # chi2 on 1 dof: p = 0.0047 for (5000, 4720): a warning, not a mismatch.
+    warned = check_srm([5000, 4720])
+    assert 0.001 < warned.p_value < 0.01
+    assert warned.warn and not warned.mismatch and warned.status == "warn"
+    assert check_srm([5000, 4600]).status == "mismatch"
+    assert check_srm([5000, 4950]).status == "ok"
+
+
+def test_srm_ratio_interval_is_the_exact_binomial_one() -> None:
+    from statsmodels.stats.proportion import proportion_confint
+
+    result = check_srm([1000, 1100, 900])
+    assert result.ratios == pytest.approx((1.1, 0.9))
+    low, high = proportion_confint(1100, 2100, alpha=0.05, method="beta")
+    assert result.ratio_lower[0] == pytest.approx(low / (1 - low), rel=1e-9)
+    assert result.ratio_upper[0] == pytest.approx(high / (1 - high), rel=1e-9)
+    assert result.ratio_lower[1] < 0.9 < result.ratio_upper[1] < 1.0
+    assert result.expected_ratios == (1.0, 1.0)
+
+
+def test_matching_levels_make_intervals_agree_with_holm() -> None:
+    from recctl.stats.correction import matching_alphas
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        z = rng.normal(1.5, 1.5, size=6)
+        p = 2 * ss.norm.sf(np.abs(z))
+        adjusted, reject = adjust_p_values(p, "holm", 0.05)
+        levels = matching_alphas(p, adjusted, 0.05)
+        # A normal interval at level 1 - alpha_i excludes 0 exactly when Holm rejects.
+        excludes = np.abs(z) > ss.norm.ppf(1 - levels / 2)
+        assert excludes.tolist() == reject.tolist()
+        assert (levels >= 0.05 / 6 - 1e-15).all() and (levels <= 0.05).all()
