@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,9 +13,11 @@ from rich.console import Console
 
 from recctl.errors import RecctlError
 from recctl.spec import LoadedExperiment
-from recctl.stack.base import ComponentStatus, RunState
+from recctl.stack.base import ComponentStatus, RunState, private_dir
 from recctl.stack.fetch import FetchResult, fetch_run
-from recctl.stack.runs import current_run, mark_current, new_run, runtime_for
+from recctl.stack.runs import current_run, experiment_dir, mark_current, new_run, runtime_for
+
+UP_LOCK = "up.lock"
 
 
 def _runtime(state: RunState, loaded: LoadedExperiment | None = None):  # noqa: ANN202
@@ -19,24 +25,65 @@ def _runtime(state: RunState, loaded: LoadedExperiment | None = None):  # noqa: 
     return runtime_for(state.runtime, docker_host)
 
 
-def stack_up(loaded: LoadedExperiment, console: Console, root: Path | None = None) -> RunState:
-    """Start the experiment's stack; refuses if one is already running for it."""
+@contextmanager
+def up_lock(loaded: LoadedExperiment, root: Path | None = None) -> Iterator[int]:
+    """Hold `.recctl/runs/<experiment>/up.lock` while one `up` checks and starts the stack.
+
+    An flock, not a marker file: the kernel releases it when the holder exits, however it
+    exits, so a crashed or failed `up` never blocks the next one. Yields the lock file's
+    descriptor, in which the holder notes its pid and run id for a waiting `up` to name.
+    """
+    path = private_dir(experiment_dir(loaded.spec.name, root)) / UP_LOCK
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        previous = current_run(loaded.spec.name, root)
-    except RecctlError:
-        previous = None
-    if previous is not None and not previous.stopped:
-        alive = [c for c in _runtime(previous, loaded).status(previous) if c.running]
-        if alive:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "starting"
             raise RecctlError(
-                f"a stack for experiment {loaded.spec.name!r} is already running "
-                f"(run {previous.run_id}, endpoint {previous.endpoint})",
-                f"stop it first with `recctl down {loaded.path}`",
-            )
-    state = new_run(loaded, root)
-    # Current from the start: a start that fails shows in `status` as a stopped run.
-    mark_current(state)
-    return _runtime(state, loaded).up(loaded, state, console)
+                f"another `recctl up` of experiment {loaded.spec.name!r} is in progress "
+                f"({holder})",
+                f"wait for it and check `recctl status {loaded.path}`, or stop that run with "
+                f"`recctl down {loaded.path}`") from None
+        note_lock(fd, f"pid {os.getpid()}")
+        yield fd
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def note_lock(fd: int, text: str) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, text.encode() + b"\n", 0)
+
+
+def stack_up(loaded: LoadedExperiment, console: Console, root: Path | None = None) -> RunState:
+    """Start the experiment's stack; refuses if one is already running or starting for it."""
+    with up_lock(loaded, root) as lock:
+        try:
+            previous = current_run(loaded.spec.name, root)
+        except RecctlError:
+            previous = None
+        if previous is not None and not previous.stopped and _may_be_running(previous):
+            alive = [c for c in _runtime(previous, loaded).status(previous) if c.running]
+            if alive:
+                raise RecctlError(
+                    f"a stack for experiment {loaded.spec.name!r} is already running "
+                    f"(run {previous.run_id}, endpoint {previous.endpoint})",
+                    f"stop it first with `recctl down {loaded.path}`",
+                )
+        state = new_run(loaded, root)
+        note_lock(lock, f"run {state.run_id}, pid {os.getpid()}")
+        # Current from the start: a start that fails shows in `status` as a stopped run.
+        mark_current(state)
+        return _runtime(state, loaded).up(loaded, state, console)
+
+
+def _may_be_running(state: RunState) -> bool:
+    """False for a run that provably started nothing (a Docker `up` that failed before
+    it created anything): its engine need not even be reachable any more."""
+    if state.runtime == "docker":
+        return bool(state.docker)
+    return True
 
 
 @dataclass
