@@ -101,6 +101,9 @@ def check_host(value: str) -> str:
     except ValueError:
         pass
     labels = value.rstrip(".").split(".")
+    if labels[-1].lower() == "invalid":  # RFC 6761: never resolves, so do not ask DNS
+        raise ValueError("does not resolve to an address on this machine; use an IP "
+                         "address such as 127.0.0.1 (or 0.0.0.0 for every interface)")
     if (not value or len(value) > 253 or not all(HOST_LABEL.match(p) for p in labels)
             or labels[-1].isdigit()):
         raise ValueError("is neither an IP address nor a host name; use e.g. 127.0.0.1")
@@ -269,8 +272,7 @@ class _StrictLoader(yaml.SafeLoader):
             if first is not None:
                 raise _DuplicateKey(
                     problem=f"key {shown(key)} appears twice in one mapping (first on line "
-                            f"{first.start_mark.line + 1}, again on line "
-                            f"{key_node.start_mark.line + 1})",
+                            f"{first.start_mark.line + 1})",
                     problem_mark=key_node.start_mark)
             seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
