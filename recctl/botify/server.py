@@ -56,7 +56,6 @@ def listen_sockets(host: str, port: int, endpoint_port: int | None = None) -> li
                 f"cannot listen on {what} {host}:{number} ({exc.strerror or exc})",
                 f"stop the program that holds port {number} (`ss -ltnp 'sport = :{number}'`) "
                 "or choose another port") from None
-        sock.set_inheritable(True)
     return sockets
 
 

@@ -27,9 +27,12 @@ PRIVATE_FILE = 0o600
 
 
 def private_dir(path: Path) -> Path:
-    """Create `path` (and missing parents) readable by this user only; tighten it if it
-    already exists. Parents above it keep their mode."""
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+    """Create `path` readable by this user only, and any missing parent likewise; tighten
+    `path` if it already exists. Parents that already existed keep their mode."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        folder.chmod(PRIVATE_DIR)  # whatever the umask
     path.chmod(PRIVATE_DIR)
     return path
 

@@ -17,8 +17,9 @@ def experiment_dir(experiment: str, root: Path | None = None) -> Path:
 def new_run(loaded: LoadedExperiment, root: Path | None = None) -> RunState:
     """A fresh run folder for the experiment (not yet marked current)."""
     run_id = new_run_id()
-    run_dir = private_dir(experiment_dir(loaded.spec.name, root)) / run_id
-    run_dir.mkdir(mode=PRIVATE_DIR)
+    parent = private_dir(experiment_dir(loaded.spec.name, root))
+    run_dir = parent / run_id
+    run_dir.mkdir(mode=PRIVATE_DIR)  # a new run: fails if the id were ever reused
     run_dir.chmod(PRIVATE_DIR)  # whatever the umask
     state = RunState(
         experiment=loaded.spec.name, run_id=run_id, runtime=loaded.spec.stack.runtime,
