@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from rich.console import Console
 
 from recctl.errors import RecctlError
 from recctl.spec import LoadedExperiment
-from recctl.stack.base import ComponentStatus, RunState, private_dir
+from recctl.stack.base import ComponentStatus, RunState, new_run_id, private_dir
 from recctl.stack.fetch import FetchResult, fetch_run
 from recctl.stack.runs import current_run, experiment_dir, mark_current, new_run, runtime_for
 
@@ -26,12 +27,12 @@ def _runtime(state: RunState, loaded: LoadedExperiment | None = None):  # noqa: 
 
 
 @contextmanager
-def up_lock(loaded: LoadedExperiment, root: Path | None = None) -> Iterator[int]:
+def up_lock(loaded: LoadedExperiment, run_id: str, root: Path | None = None) -> Iterator[None]:
     """Hold `.recctl/runs/<experiment>/up.lock` while one `up` checks and starts the stack.
 
     An flock, not a marker file: the kernel releases it when the holder exits, however it
-    exits, so a crashed or failed `up` never blocks the next one. Yields the lock file's
-    descriptor, in which the holder notes its pid and run id for a waiting `up` to name.
+    exits, so a crashed or failed `up` never blocks the next one. The holder notes its run
+    id and pid in the file (emptied again on release) for a refused `up` to name.
     """
     path = private_dir(experiment_dir(loaded.spec.name, root)) / UP_LOCK
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -39,26 +40,35 @@ def up_lock(loaded: LoadedExperiment, root: Path | None = None) -> Iterator[int]
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "starting"
             raise RecctlError(
                 f"another `recctl up` of experiment {loaded.spec.name!r} is in progress "
-                f"({holder})",
+                f"({_holder(fd)})",
                 f"wait for it and check `recctl status {loaded.path}`, or stop that run with "
                 f"`recctl down {loaded.path}`") from None
-        note_lock(fd, f"pid {os.getpid()}")
-        yield fd
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"run {run_id}, pid {os.getpid()}\n".encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
     finally:
         os.close(fd)  # releases the lock
 
 
-def note_lock(fd: int, text: str) -> None:
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, text.encode() + b"\n", 0)
+def _holder(fd: int) -> str:
+    """The holder's note; it writes it just after locking, so wait a moment for it."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        note = os.pread(fd, 200, 0).decode(errors="replace").strip()
+        if note or time.monotonic() > deadline:
+            return note or "starting"
+        time.sleep(0.02)
 
 
 def stack_up(loaded: LoadedExperiment, console: Console, root: Path | None = None) -> RunState:
     """Start the experiment's stack; refuses if one is already running or starting for it."""
-    with up_lock(loaded, root) as lock:
+    run_id = new_run_id()
+    with up_lock(loaded, run_id, root):
         try:
             previous = current_run(loaded.spec.name, root)
         except RecctlError:
@@ -71,8 +81,7 @@ def stack_up(loaded: LoadedExperiment, console: Console, root: Path | None = Non
                     f"(run {previous.run_id}, endpoint {previous.endpoint})",
                     f"stop it first with `recctl down {loaded.path}`",
                 )
-        state = new_run(loaded, root)
-        note_lock(lock, f"run {state.run_id}, pid {os.getpid()}")
+        state = new_run(loaded, root, run_id)
         # Current from the start: a start that fails shows in `status` as a stopped run.
         mark_current(state)
         return _runtime(state, loaded).up(loaded, state, console)

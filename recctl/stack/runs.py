@@ -14,9 +14,10 @@ def experiment_dir(experiment: str, root: Path | None = None) -> Path:
     return (root or state_root()) / experiment
 
 
-def new_run(loaded: LoadedExperiment, root: Path | None = None) -> RunState:
+def new_run(loaded: LoadedExperiment, root: Path | None = None,
+            run_id: str | None = None) -> RunState:
     """A fresh run folder for the experiment (not yet marked current)."""
-    run_id = new_run_id()
+    run_id = run_id or new_run_id()
     parent = private_dir(experiment_dir(loaded.spec.name, root))
     run_dir = parent / run_id
     run_dir.mkdir(mode=PRIVATE_DIR)  # a new run: fails if the id were ever reused
