@@ -113,12 +113,17 @@ class StackStatus:
 def stack_status(experiment: str, root: Path | None = None,
                  run_id: str | None = None) -> StackStatus:
     state = current_run(experiment, root, run_id)
+    if not _may_be_running(state):  # nothing was created: no engine to ask
+        return StackStatus(state, [])
     return StackStatus(state, _runtime(state).status(state))
 
 
 def stack_down(experiment: str, root: Path | None = None, run_id: str | None = None) -> RunState:
     state = current_run(experiment, root, run_id)
-    _runtime(state).down(state)
+    if _may_be_running(state):
+        _runtime(state).down(state)
+    state.stopped = True
+    state.save()
     return state
 
 

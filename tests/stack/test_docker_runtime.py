@@ -162,6 +162,8 @@ def test_a_container_that_cannot_start_fails_up_and_cleans_up(
     assert "redis-server" in failure.value.message
     assert "stack.images" in (failure.value.hint or "")
     assert leftovers(docker_client, "docker-broken") == []
+    # Nothing of it is left running: the run is marked stopped, so it blocks no later `up`.
+    assert RunState.load(state.path).stopped
 
 
 def test_a_missing_image_says_which_key_to_set(

@@ -292,6 +292,8 @@ def test_a_failed_docker_up_does_not_block_the_experiment(
         stack_up(load_experiment(docker_file), QUIET)
     failed = RunState.load(next((workspace / ".recctl" / "runs" / "switch").glob("2*")))
     assert failed.stopped and failed.runtime == "docker"
+    # status and down of that run need no engine either.
+    assert stack_status("switch").components == [] and stack_down("switch").stopped
     # The same experiment on the local runtime starts, although that engine never answers.
     (tmp_path / "local").mkdir()
     local_file = write_experiment(tmp_path / "local", "switch", small_artifacts,
