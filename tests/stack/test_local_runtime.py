@@ -8,6 +8,7 @@ import signal
 import socket
 import stat
 import threading
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -57,6 +58,12 @@ def test_up_status_down(tmp_path: Path, small_artifacts: Path, workspace: Path,
         assert state.endpoint == f"http://127.0.0.1:{port}"
         answer = post(f"{state.endpoint}/next/1", {"track": 3, "time": 0.9})
         assert answer["user"] == 1 and 0 <= answer["track"] < 200
+        # An oversized body is the client's mistake (4xx), never a 500: nginx buffers no
+        # body in a temp file its workers could not reach in the 0700 run folder.
+        for size in (20_000, 200_000):
+            with pytest.raises(urllib.error.HTTPError) as too_big:
+                post(f"{state.endpoint}/next/1", {"track": 3, "time": 0.9, "pad": "x" * size})
+            assert too_big.value.code == 413
         # Another shell sees the same run through the state on disk.
         found = stack_status(loaded.spec.name)
         assert found.healthy and found.state.run_id == state.run_id
