@@ -77,7 +77,8 @@ class DockerRuntime:
     def _up(self, loaded: LoadedExperiment, state: RunState, console: Console) -> RunState:
         spec = loaded.spec
         self.docker_host = self.docker_host or spec.stack.docker_host
-        if spec.stack.port:
+        engine = self._host(state) or "unix://"
+        if spec.stack.port and engine.startswith("unix://"):  # the engine publishes here
             check_port_free(spec.stack.host, spec.stack.port)
         client = self.client(state)
         images = spec.stack.images

@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+import psutil
+
 from recctl.errors import RecctlError
 
 
@@ -70,11 +72,23 @@ def check_port_free(host: str, port: int, key: str = "stack.port") -> None:
             sock.bind((host, port))
         except OSError as exc:
             reason = exc.strerror or str(exc)
+            holder = _listener(port)
             raise RecctlError(
-                f"{key}: cannot listen on {host}:{port} ({reason})",
+                f"{key}: cannot listen on {host}:{port} ({reason}{holder})",
                 f"stop the program that holds port {port} (`ss -ltnp 'sport = :{port}'` names "
                 f"it), or set {key} to another port, or remove {key} to let recctl pick a "
                 "free one") from None
+
+
+def _listener(port: int) -> str:
+    """", held by pid N (name)" when this user may see who listens on `port`, else ""."""
+    try:
+        for conn in psutil.net_connections("tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+                return f", held by pid {conn.pid} ({psutil.Process(conn.pid).name()})"
+    except Exception:  # noqa: BLE001 (naming the holder is a courtesy, never an error)
+        pass
+    return ""
 
 
 def connect_host(host: str) -> str:

@@ -169,6 +169,7 @@ def test_a_taken_port_is_refused_before_anything_starts(
         with pytest.raises(RecctlError) as info:
             stack_up(loaded, QUIET)
     assert f"stack.port: cannot listen on 127.0.0.1:{port}" in info.value.message
+    assert f"held by pid {os.getpid()}" in info.value.message  # this test holds it
     assert "ss -ltnp" in (info.value.hint or "") and "remove stack.port" in (info.value.hint or "")
     found = stack_status("taken")
     assert found.state.stopped and found.state.redis == {} and found.state.replicas == []
