@@ -311,3 +311,26 @@ def test_a_failed_docker_up_does_not_block_the_experiment(
         assert ready_replica(state.endpoint or "") == "replica-1"
     finally:
         stack_down("switch")
+
+
+def test_a_replica_shares_its_endpoint_port_only_with_other_replicas() -> None:
+    from recctl.botify.server import listen_sockets
+
+    first = listen_sockets("127.0.0.1", free_port(), endpoint_port=0)
+    shared = first[1].getsockname()[1]
+    try:
+        # Another replica joins the shared port (SO_REUSEPORT on both sides) ...
+        second = listen_sockets("127.0.0.1", free_port(), endpoint_port=shared)
+        for sock in second:
+            sock.close()
+        # ... a program that did not opt in holds it exclusively: a clear refusal.
+        with socket.socket() as plain:
+            plain.bind(("127.0.0.1", 0))
+            plain.listen()
+            taken = plain.getsockname()[1]
+            with pytest.raises(RecctlError) as info:
+                listen_sockets("127.0.0.1", free_port(), endpoint_port=taken)
+        assert f"shared endpoint port 127.0.0.1:{taken}" in info.value.message
+    finally:
+        for sock in first:
+            sock.close()
