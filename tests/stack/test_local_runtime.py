@@ -24,7 +24,7 @@ from recctl.stack import processes
 from recctl.stack.base import STATE_FILE, RunState
 from recctl.stack.lifecycle import stack_down, stack_status, stack_up
 from recctl.stack.nginx import find_nginx
-from recctl.stack.probes import free_port
+from recctl.stack.probes import free_port, poll
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 
@@ -130,6 +130,13 @@ def test_failed_start_cleans_up(tmp_path: Path, small_artifacts: Path, workspace
     assert found.components and not any(c.running for c in found.components)
 
 
+def listeners(port: int) -> list[int | None]:
+    """The pids of the sockets listening on `port` (None: a socket no process holds any
+    more, which the kernel has not closed yet)."""
+    return [c.pid for c in psutil.net_connections("tcp")
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port]
+
+
 def test_without_nginx_the_endpoint_spreads_over_every_replica(
         tmp_path: Path, small_artifacts: Path, workspace: Path) -> None:
     path = write_experiment(tmp_path, "shared", small_artifacts,
@@ -148,9 +155,14 @@ def test_without_nginx_the_endpoint_spreads_over_every_replica(
         endpoint = next(c for c in stack_status("shared").components if c.name == "endpoint")
         assert endpoint.running and state.endpoint in endpoint.detail
         # A replica that dies stops getting connections; the endpoint keeps answering.
+        # (A connection the kernel queued for it as it died is reset, as with any server
+        # that crashes; so wait until the kernel has dropped its listener.)
         victim = state.replicas[0]
         os.killpg(victim.pid, signal.SIGKILL)
         processes.stop({"pid": victim.pid, "started": victim.started}, timeout=0.1)
+        port = int(state.endpoint.rsplit(":", 1)[1])
+        poll(lambda: len(listeners(port)) == 2, timeout=5, what="the dead replica's listener")
+        assert victim.pid not in listeners(port)
         after = [ready_replica(state.endpoint) for _ in range(30)]
         assert victim.name not in after and len(after) == 30
     finally:
