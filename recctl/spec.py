@@ -9,6 +9,9 @@ raised as one RecctlError naming the file, the key and the fix.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,6 +30,18 @@ METRICS = (
     "mean_request_latency",
 )
 DEFAULT_GUARDRAILS = ("mean_request_latency",)
+SHOWN_CHARS = 80  # an error message quotes at most this much of a bad value
+NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """`repr(value)`, cut to `limit` characters with an ellipsis: a bad value in an error
+    message stays readable however long it is."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 OutputName = Literal["terminal", "markdown", "json", "csv", "png"]
 OUTPUTS: tuple[OutputName, ...] = ("terminal", "markdown", "json", "csv", "png")
 
@@ -69,6 +84,36 @@ class StackSpec(_Strict):
     user_state_ttl: int = Field(86400, ge=1, description="seconds per-user state lives in Redis")
     images: DockerImages = DockerImages()
     docker_host: str | None = None
+
+    @field_validator("host")
+    @classmethod
+    def _resolvable_host(cls, value: str) -> str:
+        return check_host(value)
+
+
+def check_host(value: str) -> str:
+    """An IP address, or a host name this machine resolves (what replicas and nginx bind).
+
+    The syntax is checked first, so a malformed value never reaches the resolver.
+    """
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    labels = value.rstrip(".").split(".")
+    if labels[-1].lower() == "invalid":  # RFC 6761: never resolves, so do not ask DNS
+        raise ValueError("does not resolve to an address on this machine; use an IP "
+                         "address such as 127.0.0.1 (or 0.0.0.0 for every interface)")
+    if (not value or len(value) > 253 or not all(HOST_LABEL.match(p) for p in labels)
+            or labels[-1].isdigit()):
+        raise ValueError("is neither an IP address nor a host name; use e.g. 127.0.0.1")
+    try:
+        socket.getaddrinfo(value, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ValueError("does not resolve to an address on this machine; use an IP "
+                         "address such as 127.0.0.1 (or 0.0.0.0 for every interface)") from None
+    return value
 
 
 class SimulationSpec(_Strict):
@@ -130,7 +175,7 @@ class ReportSpec(_Strict):
 
 
 class Experiment(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=64)
+    name: str = Field(max_length=64)
     description: str = ""
     data: Path = Path("../data/default")
     artifacts: Path | None = None
@@ -140,6 +185,17 @@ class Experiment(_Strict):
     stack: StackSpec = StackSpec()
     simulation: SimulationSpec = SimulationSpec()
     report: ReportSpec = ReportSpec()
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        # The name becomes a folder (.recctl/runs/<name>, cache/<name>) and a container
+        # name: `.`, `..`, a slash or a leading dot/dash would escape or hide them.
+        if not NAME_RULE.match(value):
+            raise ValueError(
+                "must start with a letter or digit and use only letters, digits, '_', '.' "
+                "and '-' (it names folders under .recctl/runs/ and cache/)")
+        return value
 
     @field_validator("arms")
     @classmethod
@@ -214,12 +270,13 @@ def _format_validation(path: Path, error: ValidationError) -> RecctlError:
             lines.append(f"  {key}: required key is missing; add it")
         else:
             given = item.get("input")
-            shown = "" if isinstance(given, (dict, list)) else f" (got {given!r})"
-            lines.append(f"  {key}: {item['msg']}{shown}")
-    return RecctlError(
-        f"{path}: invalid experiment file\n" + "\n".join(lines),
-        "fix the keys above; the experiment-file reference is in README.md",
-    )
+            got = "" if isinstance(given, (dict, list)) else f" (got {shown(given)})"
+            message = item["msg"].removeprefix("Value error, ")
+            lines.append(f"  {key}: {message}{got}")
+    hint = "fix the keys above; the experiment-file reference is in README.md"
+    if len(lines) == 1:  # one problem: one line, file and key together
+        return RecctlError(f"{path}: {lines[0].strip()}", hint.replace("keys above", "key"))
+    return RecctlError(f"{path}: invalid experiment file\n" + "\n".join(lines), hint)
 
 
 def _resolve(base: Path, value: Path | None) -> Path | None:
@@ -228,15 +285,51 @@ def _resolve(base: Path, value: Path | None) -> Path | None:
     return value if value.is_absolute() else (base / value).resolve()
 
 
+class _DuplicateKey(yaml.MarkedYAMLError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """safe_load, except that a key given twice in one mapping is an error: plain YAML
+    keeps the last one silently, so half of a file could be ignored unnoticed."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base constructor says so
+                continue
+            if first is not None:
+                raise _DuplicateKey(
+                    problem=f"key {shown(key)} appears twice in one mapping (first on line "
+                            f"{first.start_mark.line + 1})",
+                    problem_mark=key_node.start_mark)
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
+
+
 def parse_experiment(path: str | Path) -> LoadedExperiment:
     """Read and validate the file's structure (not yet its artifacts)."""
     path = Path(path)
     if not path.is_file():
-        raise RecctlError(f"experiment file {str(path)!r} not found",
+        raise RecctlError(f"experiment file {shown(str(path))} not found",
                           "pass a file like experiments/contextualmod-vs-dssm.yml")
-    text = path.read_text(encoding="utf-8")
     try:
-        raw = yaml.safe_load(text)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RecctlError(
+            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
+            "save the experiment file as UTF-8") from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+    except _DuplicateKey as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
+        raise RecctlError(f"{path}: line {line}: {exc.problem}",
+                          "keep one of the two: YAML would silently use the last") from None
     except yaml.YAMLError as exc:
         raise RecctlError(f"{path}: not valid YAML ({exc})", "fix the YAML syntax") from None
     if not isinstance(raw, dict):

@@ -147,3 +147,102 @@ def test_fallback_is_checked_too(tmp_path: Path, artifacts: Path) -> None:
     body = mutate(arms__C={"type": "random", "fallback": {"type": "nope"}})
     with pytest.raises(RecctlError, match=r"arms\.C\.fallback\.type"):
         load_experiment(write(tmp_path, body))
+
+
+# -- names, hosts and file format: one clear line each ---------------------------------
+
+
+@pytest.mark.parametrize("name", [".", "..", "../escape", "a/b", ".hidden", "-dash", ""])
+def test_names_that_would_escape_or_hide_a_folder_are_refused(tmp_path: Path,
+                                                               name: str) -> None:
+    with pytest.raises(RecctlError) as info:
+        parse_experiment(write(tmp_path, mutate(name=name)))
+    assert "name:" in info.value.message
+
+
+@pytest.mark.parametrize("name", ["exp_ok", "a.b-c", "9lives"])
+def test_ordinary_names_pass(tmp_path: Path, name: str) -> None:
+    assert parse_experiment(write(tmp_path, mutate(name=name))).spec.name == name
+
+
+def test_a_long_bad_value_is_quoted_in_80_characters(tmp_path: Path) -> None:
+    bad = "/" * 5000
+    with pytest.raises(RecctlError) as info:
+        parse_experiment(write(tmp_path, mutate(name=bad)))
+    message = info.value.message
+    assert "\u2026" in message and len(message) < len(str(tmp_path)) + 300
+
+
+def test_duplicate_keys_name_the_key_and_both_lines(tmp_path: Path) -> None:
+    text = yaml.safe_dump(GOOD) + "stack:\n  replicas: 3\nstack:\n  replicas: 1\n"
+    path = write(tmp_path, text)
+    with pytest.raises(RecctlError) as info:
+        parse_experiment(path)
+    message = info.value.message
+    assert str(path) in message and "'stack' appears twice" in message
+    assert "\n" not in message and info.value.hint
+
+
+def test_duplicate_nested_keys_too(tmp_path: Path) -> None:
+    text = yaml.safe_dump(GOOD) + "simulation:\n  seed: 1\n  episodes: 5\n  seed: 2\n"
+    with pytest.raises(RecctlError, match="'seed' appears twice"):
+        parse_experiment(write(tmp_path, text))
+
+
+def test_yaml_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    text = yaml.safe_dump(GOOD) + "base: &b {seed: 1}\n"
+    text = text.replace("base: &b", "x-base: &b") + "simulation:\n  <<: *b\n  seed: 2\n"
+    # x-base is an unknown key: the merge itself must not be reported as a duplicate.
+    with pytest.raises(RecctlError) as info:
+        parse_experiment(write(tmp_path, text))
+    assert "unknown key" in info.value.message and "twice" not in info.value.message
+
+
+def test_a_file_that_is_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yml"
+    path.write_bytes(yaml.safe_dump(GOOD).encode() + "description: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(RecctlError) as info:
+        parse_experiment(path)
+    assert str(path) in info.value.message and "not UTF-8" in info.value.message
+    assert "\n" not in info.value.message and "UTF-8" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "bad host!", "999.1.1.1", "a..b"])
+def test_unusable_hosts_are_refused(tmp_path: Path, host: str) -> None:
+    path = write(tmp_path, mutate(stack={"host": host}))
+    with pytest.raises(RecctlError) as info:
+        parse_experiment(path)
+    message = info.value.message
+    assert message.startswith(f"{path}: stack.host:") and "\n" not in message
+    assert repr(host) in message and "127.0.0.1" in message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "localhost", "::1"])
+def test_usable_hosts_pass(tmp_path: Path, host: str) -> None:
+    assert parse_experiment(write(tmp_path, mutate(stack={"host": host}))).spec.stack.host == host
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("dup", "'arms' appears twice"),
+    ("latin1", "not UTF-8"),
+    ("host", "stack.host"),
+])
+def test_cli_prints_one_line_and_no_traceback(tmp_path: Path, body: str, expected: str) -> None:
+    from typer.testing import CliRunner
+
+    from recctl.cli.main import app
+
+    path = tmp_path / "exp.yml"
+    good = yaml.safe_dump(GOOD)
+    if body == "dup":
+        path.write_text(good + "arms: {C: {type: random}}\n")
+    elif body == "latin1":
+        path.write_bytes(good.encode() + b"description: \xff\xfe\n")
+    else:
+        path.write_text(yaml.safe_dump(mutate(stack={"host": "x" * 300 + ".invalid"})))
+    result = CliRunner().invoke(app, ["status", str(path)])
+    assert isinstance(result.exception, RecctlError), result.output
+    message = result.exception.message
+    assert expected in message and str(path) in message
+    assert "\n" not in message and len(message) < len(str(path)) + 250
+    assert result.exception.hint

@@ -8,5 +8,6 @@ RUN apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 EXPOSE 6379
-# No persistence: the stack's Redis holds per-user session state for one run.
+# A default only: the Docker runtime starts Redis on its own config file (a per-run
+# password, an append-only file).
 CMD ["redis-server", "--protected-mode", "no", "--save", "", "--appendonly", "no"]

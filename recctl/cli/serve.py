@@ -26,7 +26,10 @@ def serve(
         = None,
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     redis: Annotated[str, typer.Option(
-        "--redis", help="The Redis URL shared by all replicas.")] = "redis://127.0.0.1:6379/0",
+        "--redis", envvar="RECCTL_REDIS",
+        help="The Redis URL shared by all replicas. A URL with a password "
+        "(redis://:PASSWORD@host:port/0) belongs in the environment variable, where `ps` "
+        "does not show it.")] = "redis://127.0.0.1:6379/0",
     replica: Annotated[str, typer.Option(
         help="This replica's name, written into every log line; by default the host name.")]
         = "",
@@ -37,13 +40,18 @@ def serve(
         help="Megabytes of artifact lists each replica keeps in memory.")] = 48,
     seed: Annotated[int | None, typer.Option(
         help="Seed of the replica's random choices, for reproducible runs.")] = None,
+    endpoint_port: Annotated[int | None, typer.Option(
+        help="Also listen on this port with SO_REUSEPORT, shared with the other replicas "
+        "of the stack: the kernel spreads the connections of any client over them.")]
+        = None,
 ) -> None:
     from recctl.botify.server import run_replica
     from recctl.botify.settings import ServiceSettings
 
     run_replica(ServiceSettings(
         experiment=experiment, artifacts=artifacts, redis_url=redis, replica=replica,
-        log_dir=log_dir, host=host, port=port, cache_mb=cache_mb, seed=seed))
+        log_dir=log_dir, host=host, port=port, cache_mb=cache_mb, seed=seed),
+        endpoint_port=endpoint_port)
 
 
 def register(app: typer.Typer) -> None:

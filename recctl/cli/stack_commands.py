@@ -31,7 +31,8 @@ def up(experiment: ExperimentArg) -> None:
 
     loaded = load_experiment(experiment)
     state = stack_up(loaded, console)
-    balancer = "nginx" if state.balancer == "nginx" else "none (the simulator balances)"
+    balancer = ("nginx" if state.balancer == "nginx"
+                else "the replicas' shared port (SO_REUSEPORT)")
     console.print(f"[green]Up[/]: {loaded.spec.name} run [bold]{state.run_id}[/] "
                   f"({state.runtime}, {len(state.replicas)} replicas, balancer: {balancer})")
     console.print(f"Endpoint: [bold]{state.endpoint}[/]")
@@ -54,7 +55,7 @@ def status(experiment: ExperimentArg, run: RunOption = None) -> None:
         mark = "[green]running[/]" if component.running else "[red]down[/]"
         table.add_row(component.name, mark, component.detail)
     console.print(table)
-    balancer = "nginx" if state.balancer == "nginx" else "client-side (no nginx)"
+    balancer = "nginx" if state.balancer == "nginx" else "the replicas' shared port (no nginx)"
     console.print(f"Balancer: {balancer}; endpoint: {state.endpoint}")
     if state.stopped:
         console.print("This run was stopped with `recctl down`.")

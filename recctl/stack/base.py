@@ -2,7 +2,8 @@
 
 A run folder (`.recctl/runs/<experiment>/<run-id>/`) holds `state.json`, so that
 `status`, `down` and `fetch` work from another shell. `.recctl/runs/<experiment>/current`
-names the run that `up` started last.
+names the run that `up` started last. The state holds the run's Redis password, so the
+file is 0600 and the run folders (and every folder below) are 0700.
 """
 
 from __future__ import annotations
@@ -21,6 +22,30 @@ from recctl.errors import RecctlError
 from recctl.spec import LoadedExperiment
 
 STATE_FILE = "state.json"
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` readable by this user only, and any missing parent likewise; tighten
+    `path` if it already exists. Parents that already existed keep their mode."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=PRIVATE_DIR, exist_ok=True)
+        folder.chmod(PRIVATE_DIR)  # whatever the umask
+    path.chmod(PRIVATE_DIR)
+    return path
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically, mode 0600 from the first byte (no window in
+    which another user could open it)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
 
 
 @dataclass
@@ -48,7 +73,8 @@ class RunState:
     balancer: Literal["nginx", "client"] = "client"
     replica_urls: list[str] = field(default_factory=list)  # for client-side balancing
     replicas: list[ReplicaInfo] = field(default_factory=list)
-    redis: dict[str, Any] = field(default_factory=dict)    # url, pid (local)
+    # url (no password: safe to print), password, port, argv and pid (local), container
+    redis: dict[str, Any] = field(default_factory=dict)
     nginx: dict[str, Any] = field(default_factory=dict)    # pid, conf (local); container (docker)
     docker: dict[str, Any] = field(default_factory=dict)   # network, labels, images, ...
     stopped: bool = False
@@ -57,11 +83,18 @@ class RunState:
     def path(self) -> Path:
         return Path(self.run_dir)
 
+    @property
+    def redis_url(self) -> str:
+        """The Redis URL with the run's password (for clients; never print it)."""
+        url = str(self.redis.get("url", ""))
+        password = self.redis.get("password")
+        if password and url.startswith("redis://"):
+            return url.replace("redis://", f"redis://:{password}@", 1)
+        return url
+
     def save(self) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        tmp = self.path / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2))
-        os.replace(tmp, self.path / STATE_FILE)
+        private_dir(self.path)
+        write_private(self.path / STATE_FILE, json.dumps(asdict(self), indent=2))
 
     @classmethod
     def load(cls, run_dir: Path) -> RunState:

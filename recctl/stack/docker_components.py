@@ -26,6 +26,8 @@ SERVICE_PORT = 8000
 NGINX_PORT = 8080
 REDIS_PORT = 6379
 RUN_FILES = "/opt/recctl-run"          # experiment file and artifacts, copied in
+REDIS_CONF = "/etc/recctl/redis.conf"
+REDIS_DATA = "/var/lib/recctl-redis"   # its append-only file: survives a container restart
 LOG_DIR = "/var/log/recctl"            # the replica's event log, read back by get_archive
 NGINX_CONF = "/etc/recctl/nginx.conf"
 NGINX_TEMP = "/tmp/recctl-nginx"
@@ -81,19 +83,46 @@ def _readable(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
     return info
 
 
-def start_redis(place: Placement, image: str) -> Container:
-    # No persistence, no published port: only the network's replicas reach it.
-    container = _create(place, image, "redis", [
-        "redis-server", "--protected-mode", "no", "--save", "", "--appendonly", "no"],
-        component="redis")
+def redis_config(password: str) -> str:
+    """Redis for the run's private network: a password, an append-only file (per-user
+    state survives a restart of the container), no RDB snapshots."""
+    return "\n".join([
+        f"port {REDIS_PORT}",
+        "protected-mode yes",
+        'save ""',
+        "appendonly yes",
+        "appendfsync everysec",
+        f"dir {REDIS_DATA}",
+        f"requirepass {password}",
+    ]) + "\n"
+
+
+def redis_url(password: str) -> str:
+    return f"redis://:{password}@redis:{REDIS_PORT}/0"
+
+
+def start_redis(place: Placement, image: str, password: str) -> Container:
+    # No published port: only the network's replicas reach it, and they need the password.
+    # The config goes in as a file, so the password is not in the container's command.
+    container = _create(place, image, "redis", ["redis-server", REDIS_CONF], component="redis")
+    # World-writable data folder: the official image runs Redis as its own user.
+    folders = {"etc/recctl": 0o755, REDIS_DATA.lstrip("/"): 0o777}
+    container.put_archive("/", tar_of({REDIS_CONF.lstrip("/"): redis_config(password).encode()},
+                                      folders=folders))
     container.start()
     return container
 
 
-def exec_ok(container: Container, command: list[str]) -> bool:
+def redis_probe(password: str) -> tuple[list[str], dict[str, str]]:
+    """PING with the password from the environment (redis-cli reads REDISCLI_AUTH)."""
+    return (["sh", "-c", "redis-cli ping | grep -q PONG"], {"REDISCLI_AUTH": password})
+
+
+def exec_ok(container: Container, command: list[str],
+            environment: dict[str, str] | None = None) -> bool:
     """True when `command` exits 0 in the container (a readiness probe)."""
     try:
-        result = container.exec_run(command, stdout=True, stderr=False)
+        result = container.exec_run(command, stdout=True, stderr=False, environment=environment)
     except docker.errors.APIError as exc:
         raise OSError(f"exec failed: {exc}") from None
     return bool(result.exit_code == 0)
@@ -116,22 +145,24 @@ def log_tail(container: Container, lines: int = 30) -> str:
     return f"{container.name} log:\n    " + "\n    ".join(text.splitlines() or ["(empty)"])
 
 
-def wait_for(container: Container, command: list[str], what: str, timeout: float) -> None:
-    poll(lambda: exec_ok(container, command), timeout=timeout, interval=0.3, what=what,
+def wait_for(container: Container, command: list[str], what: str, timeout: float,
+             environment: dict[str, str] | None = None) -> None:
+    poll(lambda: exec_ok(container, command, environment), timeout=timeout, interval=0.3, what=what,
          abort=lambda: exit_reason(container), on_timeout_hint=lambda: log_tail(container))
 
 
 def start_replica(place: Placement, image: str, name: str, *, experiment_file: Path,
-                  artifacts: Path, seed: int) -> Container:
+                  artifacts: Path, seed: int, redis: str) -> Container:
     command = [
         "recctl", "serve",
         "--experiment", f"{RUN_FILES}/experiment/{experiment_file.name}",
         "--artifacts", f"{RUN_FILES}/artifacts",
         "--host", "0.0.0.0", "--port", str(SERVICE_PORT),
-        "--redis", f"redis://redis:{REDIS_PORT}/0",
         "--replica", name, "--log-dir", LOG_DIR, "--seed", str(seed),
     ]
-    container = _create(place, image, name, command, component="replica")
+    # The Redis URL (with its password) by environment: `recctl serve` reads RECCTL_REDIS.
+    container = _create(place, image, name, command, component="replica",
+                        environment={"RECCTL_REDIS": redis})
     container.put_archive(RUN_FILES, _run_files(experiment_file, artifacts))
     container.start()
     return container
@@ -151,7 +182,6 @@ READY_PROBE = [
     f"sys.exit(0 if u.urlopen('http://127.0.0.1:{SERVICE_PORT}/ready', timeout=2).status == 200"
     " else 1)",
 ]
-REDIS_PROBE = ["redis-cli", "ping"]
 
 
 def start_nginx(place: Placement, image: str, upstreams: list[str], *, host: str,

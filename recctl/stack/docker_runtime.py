@@ -1,7 +1,8 @@
 """The Docker runtime: the stack as containers on one engine, through the Docker SDK.
 
 `up` builds the service image from the project's Dockerfile, creates a private network,
-starts Redis (no published port), N replicas and nginx (publishing only
+starts Redis (no published port, a per-run password the replicas get by environment,
+an append-only file), N replicas and nginx (publishing only
 stack.host:port, 127.0.0.1 by default). Every container and the network carry the run's
 labels; `status`, `down` and `fetch` find them by label, so they work from another
 shell and after a crash, and `down` removes exactly what `up` created. Built images are
@@ -35,7 +36,8 @@ from recctl.stack.docker_engine import (
     run_labels,
 )
 from recctl.stack.docker_images import build_service_image, ensure_image
-from recctl.stack.probes import free_port, http_ok, poll
+from recctl.stack.probes import check_port_free, free_port, http_ok, http_url, poll
+from recctl.stack.redis_server import new_password
 from recctl.stack.safe_tar import safe_extract
 
 READY_TIMEOUT = 120.0   # a replica loads its artifacts into Redis before /ready says 200
@@ -63,8 +65,21 @@ class DockerRuntime:
     # -- up ---------------------------------------------------------------------------
 
     def up(self, loaded: LoadedExperiment, state: RunState, console: Console) -> RunState:
+        try:
+            return self._up(loaded, state, console)
+        except BaseException:
+            # `_up` removed whatever it created (or nothing was created yet): this run
+            # holds nothing, so it must not block the next `up` of the experiment.
+            state.stopped = True
+            state.save()
+            raise
+
+    def _up(self, loaded: LoadedExperiment, state: RunState, console: Console) -> RunState:
         spec = loaded.spec
         self.docker_host = self.docker_host or spec.stack.docker_host
+        engine = self._host(state) or "unix://"
+        if spec.stack.port and engine.startswith("unix://"):  # the engine publishes here
+            check_port_free(spec.stack.host, spec.stack.port)
         client = self.client(state)
         images = spec.stack.images
         with console.status("building the service image (cached after the first time)"):
@@ -102,16 +117,19 @@ class DockerRuntime:
         client.networks.create(prefix, driver="bridge", labels=state.docker["labels"])
         place = parts.Placement(client=client, network=prefix, prefix=prefix,
                                 labels=partial(run_labels, state.experiment, state.run_id))
-        redis = parts.start_redis(place, spec.stack.images.redis)
-        state.redis = {"container": redis.id, "url": f"redis://redis:{parts.REDIS_PORT}/0"}
-        parts.wait_for(redis, parts.REDIS_PROBE, "redis", REDIS_TIMEOUT)
+        password = new_password()
+        redis = parts.start_redis(place, spec.stack.images.redis, password)
+        state.redis = {"container": redis.id, "url": f"redis://redis:{parts.REDIS_PORT}/0",
+                       "password": password}
+        probe, probe_env = parts.redis_probe(password)
+        parts.wait_for(redis, probe, "redis", REDIS_TIMEOUT, environment=probe_env)
 
         replicas: list[Container] = []
         for index in range(1, spec.stack.replicas + 1):
             name = f"replica-{index}"
             container = parts.start_replica(
                 place, service_image, name, experiment_file=loaded.path,
-                artifacts=spec.artifacts_dir, seed=state.seed)
+                artifacts=spec.artifacts_dir, seed=state.seed, redis=parts.redis_url(password))
             replicas.append(container)
             state.replicas.append(ReplicaInfo(name=name, log_dir=parts.LOG_DIR,
                                               container=container.id))
@@ -126,7 +144,7 @@ class DockerRuntime:
                                   host=spec.stack.host, port=port)
         state.nginx = {"container": nginx.id, "host": spec.stack.host, "port": port}
         state.balancer = "nginx"
-        state.endpoint = f"http://{spec.stack.host}:{port}"
+        state.endpoint = http_url(spec.stack.host, port)
         poll(lambda: http_ok(f"{state.endpoint}/ready"), timeout=30, interval=0.2,
              what=f"nginx ({state.endpoint})", abort=lambda: parts.exit_reason(nginx),
              on_timeout_hint=lambda: parts.log_tail(nginx))

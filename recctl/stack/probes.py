@@ -8,6 +8,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+import psutil
+
 from recctl.errors import RecctlError
 
 
@@ -62,8 +64,54 @@ def http_ok(url: str) -> bool:
         raise OSError(str(exc.reason)) from None
 
 
+def check_port_free(host: str, port: int, key: str = "stack.port") -> None:
+    """Refuse, with the fix, a port this machine will not let us listen on."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT is fine
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            holder = _listener(port)
+            raise RecctlError(
+                f"{key}: cannot listen on {host}:{port} ({reason}{holder})",
+                f"stop the program that holds port {port} (`ss -ltnp 'sport = :{port}'` names "
+                f"it), or set {key} to another port, or remove {key} to let recctl pick a "
+                "free one") from None
+
+
+def _listener(port: int) -> str:
+    """", held by pid N (name)" when this user may see who listens on `port`, else ""."""
+    try:
+        for conn in psutil.net_connections("tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+                return f", held by pid {conn.pid} ({psutil.Process(conn.pid).name()})"
+    except Exception:  # noqa: BLE001 (naming the holder is a courtesy, never an error)
+        pass
+    return ""
+
+
+def connect_host(host: str) -> str:
+    """Where a client on this machine reaches a server bound to `host`: loopback for a
+    wildcard address, so probes never leave the machine."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "::1"
+    return host
+
+
+def http_url(host: str, port: int) -> str:
+    host = connect_host(host)
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A port the OS says is free now (the caller binds it soon after)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])

