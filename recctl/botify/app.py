@@ -8,7 +8,9 @@ objects cost more than the whole recommendation). Every client mistake answers 4
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 
 import orjson
 
@@ -18,13 +20,25 @@ from recctl.botify.validation import MAX_BODY, ClientError, parse_id, parse_list
 
 log = logging.getLogger("recctl.botify")
 JSON_HEADERS = [(b"content-type", b"application/json")]
+REQUEST_ID = re.compile(rb"^[\x21-\x7e]{1,128}$")  # 1-128 visible ASCII characters
 ALIVE = orjson.dumps({"status": "alive", "message": "botify (recctl) is running"})
 
 
-async def respond(send: Send, status: int, body: bytes) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())]})
+async def respond(send: Send, status: int, body: bytes,
+                  extra: list[tuple[bytes, bytes]] | None = None) -> None:
+    headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *(extra or ())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def request_id(scope: Scope) -> str:
+    """The client's X-Request-Id when valid, else a fresh random one (uuid4 hex)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            if REQUEST_ID.match(value):
+                return value.decode("ascii")
+            break
+    return uuid.uuid4().hex
 
 
 def error_body(message: str) -> bytes:
@@ -52,6 +66,7 @@ class BotifyApp:
 
     def __init__(self, service: Service) -> None:
         self.service = service
+        self.replica_header = (b"x-botify-replica", service.replica.encode())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -78,8 +93,9 @@ class BotifyApp:
 
     async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
+        rid = request_id(scope) if scope["method"] == "POST" else None
         try:
-            status, body = await self.route(scope, receive, started)
+            status, body = await self.route(scope, receive, started, rid)
         except ClientError as exc:
             status, body = exc.status, error_body(exc.message)
         except Unavailable as exc:
@@ -90,9 +106,13 @@ class BotifyApp:
         except Exception:  # a bug in recctl, not the client's fault
             log.exception("error handling %s %s", scope["method"], scope["path"])
             status, body = 500, error_body("internal error; see the replica's log")
-        await respond(send, status, body)
+        extra = [self.replica_header]
+        if rid is not None:
+            extra.append((b"x-request-id", rid.encode()))
+        await respond(send, status, body, extra)
 
-    async def route(self, scope: Scope, receive: Receive, started: float) -> tuple[int, bytes]:
+    async def route(self, scope: Scope, receive: Receive, started: float,
+                    rid: str | None = None) -> tuple[int, bytes]:
         method, path = scope["method"], scope["path"]
         parts = path.strip("/").split("/")
         head = parts[0]
@@ -101,8 +121,8 @@ class BotifyApp:
             user = parse_id(parts[1], "user")
             listen = parse_listen(await read_body(receive))
             if head == "next":
-                return 200, await service.next_track(user, listen, started)
-            return 200, await service.last(user, listen, started)
+                return 200, await service.next_track(user, listen, started, rid)
+            return 200, await service.last(user, listen, started, rid)
         if method in ("GET", "HEAD"):
             if len(parts) == 2 and head == "track":
                 return 200, await service.track_info(parse_id(parts[1], "track"))

@@ -149,7 +149,8 @@ class Service:
         if track not in self.store.catalog:
             raise ClientError(404, f"track {track} is not in the catalog")
 
-    async def next_track(self, user: int, listen: Listen, started: float) -> bytes:
+    async def next_track(self, user: int, listen: Listen, started: float,
+                         request_id: str | None = None) -> bytes:
         self.check_ready()
         self._known_track(listen.track)
         arm = self.arm_names[arm_index(user, self.experiment, len(self.arm_names))]
@@ -160,7 +161,7 @@ class Service:
                                             listen.time >= chain.liked_threshold)
         query = Query(user, listen.track, listen.time, state, self._rng_for(user, listen))
         track, answered_by = await chain.recommend(query)
-        self._log("next", user, listen, track, arm, answered_by, started)
+        self._log("next", user, listen, track, arm, answered_by, started, request_id)
         return b'{"user":%d,"track":%d}' % (user, track)
 
     def _rng_for(self, user: int, listen: Listen) -> random.Random:
@@ -172,23 +173,26 @@ class Service:
         key = f"{listen.session}|{user}|{listen.track}|{listen.time}"
         return random.Random(mmh3.hash(key, self.settings.seed & 0xFFFFFFFF, signed=False))
 
-    async def last(self, user: int, listen: Listen, started: float) -> bytes:
+    async def last(self, user: int, listen: Listen, started: float,
+                   request_id: str | None = None) -> bytes:
         self.check_ready()
         self._known_track(listen.track)
         arm = self.arm_names[arm_index(user, self.experiment, len(self.arm_names))]
         chain = self.chains[arm]
         if chain.uses_state:  # the last track was heard too
             await self.store.record(user, listen.track, listen.time >= chain.liked_threshold)
-        self._log("last", user, listen, None, arm, None, started)
+        self._log("last", user, listen, None, arm, None, started, request_id)
         return b'{"user":%d}' % user
 
     def _log(self, message: str, user: int, listen: Listen, recommendation: int | None,
-             arm: str, answered_by: str | None, started: float) -> None:
+             arm: str, answered_by: str | None, started: float,
+             request_id: str | None = None) -> None:
         assert self.writer is not None
         event = make_event(
             message, time.time_ns() // 1000, user, listen.track, listen.time,
             time.perf_counter() - started, recommendation, {self.experiment: arm},
-            replica=self.replica, session=listen.session, recommender=answered_by)
+            replica=self.replica, session=listen.session, recommender=answered_by,
+            request_id=request_id)
         self.writer.write(dumps_event(event))
 
     async def track_info(self, track: int) -> bytes:
