@@ -62,6 +62,11 @@ def dumps_event(event: Mapping[str, Any]) -> bytes:
     return orjson.dumps(event) + b"\n"
 
 
+def is_log_name(name: str) -> bool:
+    """`data.json` or a rotated `data.json.N` (not the sidecar, not anything else)."""
+    return _ROTATED.match(name) is not None
+
+
 def _rotation_key(path: Path) -> tuple[str, int]:
     match = _ROTATED.match(path.name)
     number = int(match.group(1)) if match and match.group(1) else 0

@@ -14,6 +14,7 @@ import orjson
 
 from recctl.analysis.plot import plot_effects
 from recctl.analysis.render_markdown import render_markdown
+from recctl.analysis.render_validity import validity_json
 from recctl.analysis.report import Report
 from recctl.errors import RecctlError
 
@@ -65,6 +66,7 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "srm": asdict(report.srm),
         "sessions": asdict(report.user_summary),
         "warnings": report.warnings,
+        **validity_json(report),
     }
 
 

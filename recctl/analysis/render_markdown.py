@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from recctl.analysis.render_validity import validity_markdown
 from recctl.analysis.report import Report
 
 
@@ -38,6 +39,7 @@ def render_markdown(report: Report, plot_name: str | None = "effects.png") -> st
               "|---|" + "---|" * len(arms.columns)]
     for arm, values in arms.iterrows():
         lines.append(f"| {arm} | " + " | ".join(_cell(float(v)) for v in values) + " |")
+    lines += ["", *validity_markdown(report)]
     if plot_name:
         lines += ["", f"![effects with intervals]({plot_name})"]
     return "\n".join(lines) + "\n"

@@ -8,6 +8,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from recctl.analysis.render_validity import render_validity_terminal
 from recctl.analysis.report import Report
 
 _STYLE = {"better": "green", "worse": "red"}
@@ -92,3 +93,4 @@ def render_terminal(report: Report, console: Console) -> None:
     for line in report.summary_lines():
         style = "bold red" if "MISMATCH" in line else None
         console.print(line, style=style, highlight=False)
+    render_validity_terminal(report, console)

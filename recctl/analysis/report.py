@@ -18,6 +18,7 @@ from recctl.analysis.loading import (
     resolve_experiment,
 )
 from recctl.analysis.metrics import METRICS, UserSummary, latency_percentiles, user_metrics
+from recctl.analysis.reconcile import Reconciliation, invalid_reasons, reconcile
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
 from recctl.stats.settings import CorrectionName, ReportSettings
@@ -47,6 +48,13 @@ class Report:
     seed: int | None = None
     fetch_manifest: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    # Acknowledged vs logged vs read, and why the verdict cannot be trusted (empty: valid).
+    reconciliation: Reconciliation = field(default_factory=Reconciliation)
+    invalid_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.invalid_reasons
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -136,6 +144,8 @@ def report_from_events(
                     srm=srm, user_summary=user_summary, read=read or ReadSummary(),
                     mode="aa" if aa else "ab", seed=seed if aa else None,
                     fetch_manifest=manifest)
+    report.reconciliation = reconcile(manifest, report.read, events)
+    report.invalid_reasons = invalid_reasons(report.reconciliation)
     report.warnings.extend(_warnings(report))
     return report
 

@@ -61,6 +61,8 @@ def report(
     written = write_outputs(result, target, output_format or ["markdown", "json", "csv", "png"])
     names = ", ".join(sorted(p.name for p in written.values()))
     console.print(f"[dim]written to {target}: {names}[/]")
+    if not result.valid:  # every output is written first: they say why
+        raise typer.Exit(1)
 
 
 def plan(
