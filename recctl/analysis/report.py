@@ -98,8 +98,15 @@ def build_report(
     """
     events, read = load_events(paths)
     manifest = fetch_manifest(paths)
-    return report_from_events(events, read, experiment, control, metrics, primary_metric,
-                              alpha, correction, aa, seed, manifest)
+    report = report_from_events(events, read, experiment, control, metrics, primary_metric,
+                                alpha, correction, aa, seed, manifest)
+    if manifest is not None and len(paths) > 1:
+        # One run's manifest cannot account for logs read from several folders.
+        report.reconciliation = reconcile(None, report.read, events)
+        report.invalid_reasons = invalid_reasons(report.reconciliation)
+        report.warnings.append("several folders given: acknowledged requests were not "
+                               "reconciled (report one fetched run folder for that)")
+    return report
 
 
 def report_from_events(

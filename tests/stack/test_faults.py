@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from recctl.cli.main import app
-from recctl.eventlog import read_events
+from recctl.eventlog import find_log_files, iter_events, read_events
 from recctl.stack import processes
 from recctl.stack.base import RunState
 from recctl.stack.nginx import find_nginx
@@ -168,6 +169,10 @@ def _assert_exactly_once(outcome: RunOutcome) -> None:
     written = json.loads((outcome.report_dir / "report.json").read_text())
     assert written["valid"] is True
     assert written["reconciliation"]["total"]["duplicates"] == rec.total.duplicates
+    # Every line carries the simulator's own id (through nginx too): "<seed>-<day>-<ep>:...".
+    assert outcome.fetched is not None
+    ids = [e.get("request_id") for e in iter_events(find_log_files([outcome.fetched.dest]))]
+    assert all(re.fullmatch(r"4-0-\d+:\d+:(next|last)", str(i)) for i in ids)
 
 
 def _repeats_of_heard_tracks(dest: Path, experiment: str, arm: str = "T1") -> int:
