@@ -258,3 +258,27 @@ def test_too_many_failed_episodes_make_the_run_invalid(tmp_path: Path, workspace
         assert "above simulation.max_failed_fraction" in simulated.output
     finally:
         CliRunner().invoke(app, ["down", str(path)])
+
+
+def test_lines_lost_to_rotation_are_detected(tmp_path: Path, workspace: Path,
+                                             small_world: tuple[Path, Path]) -> None:
+    # 20 KB files, one backup: most of the run's lines are deleted before the fetch.
+    world, artifacts = small_world
+    path = write_experiment(tmp_path, "rotated", artifacts, world=str(world),
+                            stack={"log_max_bytes": 20_000, "log_backups": 1},
+                            simulation={"episodes": 200, "seed": 6, "concurrency": 8})
+    result = CliRunner().invoke(app, ["run", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "lost to log rotation" in result.output  # warned at fetch time
+    cache = next((workspace / "cache" / "rotated").iterdir())
+    manifest = json.loads((cache / "manifest.json").read_text())
+    dropped = sum(r["lines_dropped"] for r in manifest["replicas"].values())
+    assert dropped > 0 and manifest["simulation"]["failed_episodes"] == 0
+    # What was lost is exactly what is missing.
+    assert manifest["lines"] + dropped == manifest["simulation"]["acked_requests"]
+    written = json.loads((workspace / "reports" / "rotated" / cache.name
+                          / "report.json").read_text())
+    assert written["valid"] is False
+    assert written["reconciliation"]["total"]["lost_to_rotation"] == dropped
+    assert any("lost to log rotation" in r for r in written["invalid_reasons"])
+    assert any("acknowledged but" in r for r in written["invalid_reasons"])
