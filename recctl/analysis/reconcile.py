@@ -63,6 +63,14 @@ class Reconciliation:
                 "max_failed_fraction": self.max_failed_fraction, "balanced": self.balanced}
 
 
+def _lines_per_replica(events: pd.DataFrame) -> dict[str, int]:
+    if "replica" not in events:
+        return {}
+    counts = events["replica"].value_counts(dropna=False)  # categorical: no object copy
+    return {NO_REPLICA if pd.isna(name) else str(name): int(n)
+            for name, n in counts.items() if n}
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -74,8 +82,7 @@ def reconcile(manifest: dict[str, Any] | None, read: ReadSummary,
     simulation = _mapping(manifest.get("simulation"))
     fetched = _mapping(manifest.get("replicas"))
     acked = _mapping(simulation.get("acked_by_replica"))
-    read_per = events["replica"].astype(object).fillna(NO_REPLICA).value_counts().to_dict() \
-        if "replica" in events else {}
+    read_per = _lines_per_replica(events)
     duplicates = {(k or NO_REPLICA): v for k, v in read.duplicates_per_replica.items()}
     names = sorted(set(fetched) | set(acked) | set(read_per) | set(duplicates))
     rows = []
