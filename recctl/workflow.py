@@ -81,10 +81,16 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
     if targets is None:
         assert state is not None, "a run state or explicit targets are needed"
         targets = simulation_targets(state)
-    result = run_http_simulation(
-        world, user_model, targets, episodes=sim.episodes, days=sim.days,
-        seed=sim.seed, concurrency=sim.concurrency, console=console,
-    )
+    try:
+        result = run_http_simulation(
+            world, user_model, targets, episodes=sim.episodes, days=sim.days,
+            seed=sim.seed, concurrency=sim.concurrency, console=console,
+        )
+    except KeyboardInterrupt:
+        if state is not None:  # a later fetch must know this run's logs are partial
+            (state.path / "simulation.json").write_text(json.dumps(
+                {"seed": sim.seed, "interrupted": True}, indent=2))
+        raise
     render_summary(result, console)
     summary = simulation_summary(result, sim.max_failed_fraction)
     if summary["failed_too_many"]:

@@ -138,6 +138,8 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
     simulation = _saved_simulation(state)
     if simulation is not None:
         manifest["simulation"] = simulation
+        if simulation.get("interrupted"):  # `recctl simulate` was stopped with Ctrl-C
+            manifest["interrupted"] = True
     report = _report_block(state)
     if report is not None:
         manifest["report"] = report

@@ -117,3 +117,10 @@ def test_fetch_keeps_the_simulation_summary_and_the_report_block(
     manifest = json.loads((result.dest / "manifest.json").read_text())
     assert manifest["simulation"] == summary
     assert manifest["report"]["alpha"] == 0.01 and manifest["report"]["correction"] == "holm"
+
+
+def test_an_interrupted_simulate_marks_the_fetched_run(state: RunState, tmp_path: Path) -> None:
+    state.path.mkdir(parents=True, exist_ok=True)
+    (state.path / "simulation.json").write_text('{"seed": 5, "interrupted": true}')
+    result = fetch_run(state, LocalRuntime(), tmp_path / "cache")
+    assert json.loads((result.dest / "manifest.json").read_text())["interrupted"] is True
