@@ -39,7 +39,7 @@ class RunOutcome:
 
     @property
     def failed_too_many(self) -> bool:
-        return bool(self.simulation and self.simulation["failed_too_many"])
+        return bool(self.simulation and self.simulation.get("failed_too_many"))
 
     @property
     def valid(self) -> bool:
