@@ -183,6 +183,13 @@ def test_ctrl_c_during_run_tears_down_and_keeps_the_logs(
     records = [state["redis"]] + [{"pid": r["pid"], "started": r["started"]}
                                   for r in state["replicas"]]
     assert not any(processes.is_running(r) for r in records)
-    manifest = json.loads(next((workspace / "cache" / "interrupted").glob(
-        "*/manifest.json")).read_text())
+    fetched = next((workspace / "cache" / "interrupted").iterdir())
+    manifest = json.loads((fetched / "manifest.json").read_text())
     assert manifest["interrupted"] is True and manifest["lines"] > 0
+    # The report on what was fetched says that the run was cut short.
+    from recctl.analysis import build_report, write_outputs
+
+    report = build_report([fetched])
+    assert not report.valid and report.reconciliation.interrupted
+    written = json.loads(write_outputs(report, tmp_path / "r", ["json"])["json"].read_text())
+    assert written["interrupted"] is True and written["valid"] is False
