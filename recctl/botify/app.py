@@ -20,7 +20,7 @@ from recctl.botify.validation import MAX_BODY, ClientError, parse_id, parse_list
 
 log = logging.getLogger("recctl.botify")
 JSON_HEADERS = [(b"content-type", b"application/json")]
-REQUEST_ID = re.compile(rb"^[\x21-\x7e]{1,128}$")  # 1-128 visible ASCII characters
+REQUEST_ID = re.compile(rb"[\x21-\x7e]{1,128}")  # 1-128 visible ASCII characters
 ALIVE = orjson.dumps({"status": "alive", "message": "botify (recctl) is running"})
 
 
@@ -35,7 +35,7 @@ def request_id(scope: Scope) -> str:
     """The client's X-Request-Id when valid, else a fresh random one (uuid4 hex)."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
-            if REQUEST_ID.match(value):
+            if REQUEST_ID.fullmatch(value):
                 return value.decode("ascii")
             break
     return uuid.uuid4().hex
