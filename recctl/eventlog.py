@@ -7,6 +7,7 @@ oldest first: `data.json.3`, `data.json.2`, `data.json.1`, `data.json`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 LOG_BASENAME = "data.json"
+# The log writer's counters (lines written, lines lost to rotation); never read as events.
+LOG_STATS = "data.json.stats"
 MESSAGES = ("next", "last")
 # The fields the course's notebooks read; every line has them.
 REQUIRED_FIELDS = ("message", "timestamp", "user", "track", "time", "latency", "recommendation")
@@ -59,6 +62,11 @@ def dumps_event(event: Mapping[str, Any]) -> bytes:
     return orjson.dumps(event) + b"\n"
 
 
+def is_log_name(name: str) -> bool:
+    """`data.json` or a rotated `data.json.N` (not the sidecar, not anything else)."""
+    return _ROTATED.match(name) is not None
+
+
 def _rotation_key(path: Path) -> tuple[str, int]:
     match = _ROTATED.match(path.name)
     number = int(match.group(1)) if match and match.group(1) else 0
@@ -66,11 +74,26 @@ def _rotation_key(path: Path) -> tuple[str, int]:
     return (str(path.parent), -number)
 
 
+SET_ASIDE = "conflicts"  # where fetch keeps copies that are not appends: never read
+
+
+def _logs_under(folder: Path) -> Iterator[Path]:
+    # os.walk, not rglob: no symlinked folder is entered and no symlinked file is taken
+    # (a link could point at another replica's or run's log), and conflicts/ is skipped.
+    for root, dirs, files in os.walk(folder, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != SET_ASIDE)
+        for name in files:
+            path = Path(root) / name
+            if _ROTATED.match(name) and not path.is_symlink() and path.is_file():
+                yield path
+
+
 def find_log_files(paths: Iterable[str | Path]) -> list[Path]:
     """Every event-log file under the given files or folders, rotated ones included.
 
-    Folders are searched recursively for `data.json` and `data.json.N`; a file given
-    directly is taken whatever its name. Within a folder files come oldest first.
+    Folders are searched recursively for `data.json` and `data.json.N`, never inside a
+    `conflicts/` folder (fetch's set-aside copies) and never through a symlink; a file
+    given directly is taken whatever its name. Within a folder files come oldest first.
     """
     found: list[Path] = []
     for raw in paths:
@@ -78,8 +101,7 @@ def find_log_files(paths: Iterable[str | Path]) -> list[Path]:
         if path.is_file():
             found.append(path)
         elif path.is_dir():
-            found.extend(p for p in path.rglob("data.json*")
-                         if p.is_file() and _ROTATED.match(p.name))
+            found.extend(_logs_under(path))
         else:
             raise RecctlError(
                 f"log path {str(path)!r} does not exist",
@@ -90,7 +112,12 @@ def find_log_files(paths: Iterable[str | Path]) -> list[Path]:
 
 @dataclass
 class ReadSummary:
-    """What reading the logs found: files, lines read (in total and per file), lines skipped."""
+    """What reading the logs found: files, lines read (in total and per file), lines skipped.
+
+    `duplicates` counts lines dropped because their `request_id` was already read (a
+    retried request logged twice; the first occurrence in file order is kept), by the
+    replica that logged the dropped copy in `duplicates_per_replica`.
+    """
 
     files: list[Path] = field(default_factory=list)
     lines: int = 0
@@ -100,6 +127,13 @@ class ReadSummary:
     # Lines left out for a value outside its range (time not in [0, 1], negative latency,
     # an id beyond int64), by field; not counted in `malformed`.
     out_of_range: dict[str, int] = field(default_factory=dict)
+    duplicates: int = 0
+    duplicates_per_replica: dict[str, int] = field(default_factory=dict)
+
+    def duplicate(self, replica: object) -> None:
+        self.duplicates += 1
+        key = "" if replica is None else str(replica)
+        self.duplicates_per_replica[key] = self.duplicates_per_replica.get(key, 0) + 1
 
     def skip(self, where: str, reason: object) -> None:
         self.malformed += 1

@@ -122,6 +122,8 @@ class SimulationSpec(_Strict):
     seed: int = 0
     concurrency: int = Field(64, ge=1, le=4096)
     user_model: Path | None = None
+    # More failed episodes than this fraction and the run's answer is invalid (exit 1).
+    max_failed_fraction: float = Field(0.01, ge=0, le=1)
 
 
 class ReportSpec(_Strict):

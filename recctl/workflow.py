@@ -17,6 +17,7 @@ from rich.console import Console
 
 from recctl.errors import RecctlError
 from recctl.paths import workspace_dir
+from recctl.sim.results import DEFAULT_MAX_FAILED_FRACTION, failed_too_many
 from recctl.spec import LoadedExperiment, load_experiment, parse_experiment
 from recctl.stack.base import RunState
 from recctl.stack.fetch import FetchResult, fetch_run
@@ -35,6 +36,15 @@ class RunOutcome:
     report_dir: Path | None = None
     interrupted: bool = False
     stages: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def failed_too_many(self) -> bool:
+        return bool(self.simulation and self.simulation.get("failed_too_many"))
+
+    @property
+    def valid(self) -> bool:
+        """False when too many episodes failed or the report's verdict is invalid."""
+        return not self.failed_too_many and (self.report is None or self.report.valid)
 
 
 def ensure_data(path: Path, console: Console) -> LoadedExperiment:
@@ -71,19 +81,31 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
     if targets is None:
         assert state is not None, "a run state or explicit targets are needed"
         targets = simulation_targets(state)
-    result = run_http_simulation(
-        world, user_model, targets, episodes=sim.episodes, days=sim.days,
-        seed=sim.seed, concurrency=sim.concurrency, console=console,
-    )
+    try:
+        result = run_http_simulation(
+            world, user_model, targets, episodes=sim.episodes, days=sim.days,
+            seed=sim.seed, concurrency=sim.concurrency, console=console,
+        )
+    except KeyboardInterrupt:
+        if state is not None:  # a later fetch must know this run's logs are partial
+            (state.path / "simulation.json").write_text(json.dumps(
+                {"seed": sim.seed, "interrupted": True}, indent=2))
+        raise
     render_summary(result, console)
-    summary = simulation_summary(result)
+    summary = simulation_summary(result, sim.max_failed_fraction)
+    if summary["failed_too_many"]:
+        console.print(f"[bold red]{result.failed_episodes:,} of {result.episodes:,} episodes "
+                      f"failed ({result.failed_fraction:.1%}), above "
+                      f"simulation.max_failed_fraction ({sim.max_failed_fraction:.1%}): "
+                      "this run's answer is not valid[/]")
     if state is not None:
         (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
         result.episode_frame().to_csv(state.path / EPISODES_FILE, index=False)
     return summary
 
 
-def simulation_summary(result: Any) -> dict[str, Any]:
+def simulation_summary(result: Any,
+                       max_failed_fraction: float = DEFAULT_MAX_FAILED_FRACTION) -> dict[str, Any]:
     days = [
         {"day": d.day, "episodes": d.episodes, "failed": d.failed,
          "session_time": d.session_time.mean, "session_time_se": d.session_time.se,
@@ -93,7 +115,12 @@ def simulation_summary(result: Any) -> dict[str, Any]:
     return {
         "seed": result.seed, "targets": result.targets, "episodes": result.episodes,
         "failed_episodes": result.failed_episodes, "acked_requests": result.acked_requests,
-        "retried_requests": result.retried_requests, "errors": result.errors[:5],
+        "acked_by_replica": dict(result.acked_by_replica),
+        "max_failed_fraction": max_failed_fraction,
+        "failed_too_many": failed_too_many(result.failed_episodes, result.episodes,
+                                           max_failed_fraction),
+        "retried_requests": result.retried_requests, "busy_retries": result.busy_retries,
+        "errors": result.errors[:5],
         "elapsed_seconds": round(result.elapsed_seconds, 3),
         "episodes_per_second": round(result.episodes_per_second, 1), "days": days,
     }
@@ -154,6 +181,8 @@ def run_experiment(path: Path, console: Console) -> RunOutcome:
         runtime.down(state)
         stages["down"] = time.perf_counter() - mark
     console.print(f"Fetched {outcome.fetched.lines:,} log lines -> {outcome.fetched.dest}")
+    for warning in outcome.fetched.warnings():
+        console.print(f"[bold yellow]Warning[/]: {warning}", highlight=False)
     if outcome.interrupted:
         raise KeyboardInterrupt
     mark = time.perf_counter()

@@ -16,6 +16,7 @@ import pandas as pd
 
 from recctl.analysis.plot import plot_effects
 from recctl.analysis.render_markdown import render_markdown
+from recctl.analysis.render_validity import validity_json
 from recctl.analysis.report import Report
 from recctl.errors import RecctlError
 
@@ -71,6 +72,7 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "checks": report.checks,
         "sessions": asdict(report.user_summary),
         "warnings": report.warnings,
+        **validity_json(report),
     }
 
 

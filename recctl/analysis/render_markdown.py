@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from recctl.analysis.compare import error_code
+from recctl.analysis.render_validity import validity_markdown
 from recctl.analysis.report import Report
 
 
@@ -43,6 +44,7 @@ def render_markdown(report: Report, plot_name: str | None = "effects.png") -> st
     for arm, values in arms.iterrows():
         lines.append(f"| {arm} | " + " | ".join(_cell(float(v)) for v in values) + " |")
     lines += ["", "## Checks", ""] + [f"- {line}" for line in _checks(report)]
+    lines += ["", *validity_markdown(report)]
     if plot_name:
         lines += ["", f"![effects with intervals]({plot_name})"]
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from recctl.analysis.compare import error_code
+from recctl.analysis.render_validity import render_validity_terminal
 from recctl.analysis.report import Report
 
 _STYLE = {"better": "green", "worse": "red"}
@@ -106,3 +107,4 @@ def render_terminal(report: Report, console: Console) -> None:
         style = ("bold red" if "MISMATCH" in line else
                  "yellow" if line.startswith("Sample ratio") and "WARNING" in line else None)
         console.print(line, style=style, highlight=False)
+    render_validity_terminal(report, console)

@@ -19,6 +19,7 @@ from recctl.analysis.loading import (
     resolve_experiment,
 )
 from recctl.analysis.metrics import METRICS, UserSummary, latency_percentiles, user_metrics
+from recctl.analysis.reconcile import Reconciliation, invalid_reasons, reconcile
 from recctl.botify.assignment import experiment_seed
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
@@ -59,6 +60,13 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     unknown_arms: dict[str, int] = field(default_factory=dict)  # arm -> users, left out
     latency_outliers: dict[str, Any] = field(default_factory=dict)
+    # Acknowledged vs logged vs read, and why the verdict cannot be trusted (empty: valid).
+    reconciliation: Reconciliation = field(default_factory=Reconciliation)
+    invalid_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.invalid_reasons
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -194,9 +202,16 @@ def build_report(
     if expected_arms is None:
         stored = stored_experiment(paths)
         expected_arms = stored.arms if stored else None
-    return report_from_events(events, read, experiment, control, metrics, primary_metric,
-                              alpha, correction, aa, seed, manifest, guardrails,
-                              expected_arms)
+    report = report_from_events(events, read, experiment, control, metrics, primary_metric,
+                                alpha, correction, aa, seed, manifest, guardrails,
+                                expected_arms)
+    if manifest is not None and len(paths) > 1:
+        # One run's manifest cannot account for logs read from several folders.
+        report.reconciliation = reconcile(None, report.read, events)
+        report.invalid_reasons = invalid_reasons(report.reconciliation)
+        report.warnings.append("several folders given: acknowledged requests were not "
+                               "reconciled (report one fetched run folder for that)")
+    return report
 
 
 def report_from_events(
@@ -268,6 +283,8 @@ def report_from_events(
                     mode="aa" if aa else "ab", seed=seed if aa else None,
                     fetch_manifest=manifest, unknown_arms=unknown_arms,
                     latency_outliers=_latency_outliers(events, column))
+    report.reconciliation = reconcile(manifest, report.read, events)
+    report.invalid_reasons = invalid_reasons(report.reconciliation)
     report.warnings.extend(_warnings(report))
     return report
 

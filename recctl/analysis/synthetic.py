@@ -96,8 +96,9 @@ def write_logs(
 ) -> list[Path]:
     """Write events as JSON lines, one folder per replica (`replica-N/data.json[.K]`).
 
-    `style="course"` writes only the course's fields (no session, microseconds or
-    replica); `"recctl"` adds them. `rotate_lines` > 0 rotates files like a logger
+    `style="course"` writes only the course's fields (no session, microseconds, replica
+    or request id); `"recctl"` adds them (a unique request id per line, as the service
+    logs). `rotate_lines` > 0 rotates files like a logger
     (data.json.1 is older than data.json). Returns the files written.
     """
     rng = np.random.default_rng(seed)
@@ -106,6 +107,7 @@ def write_logs(
     columns = [events[c].to_numpy() for c in
                ("message", "timestamp_us", "user", "track", "time", "latency",
                 "recommendation", "session", "arm")]
+    columns.append(np.arange(len(events)))  # the request id
     for r in range(replicas):
         mask = replica == r
         rows = zip(*(c[mask].tolist() for c in columns), strict=True)  # Python scalars format fast
@@ -115,14 +117,15 @@ def write_logs(
 
 
 def _line(row: tuple, experiment: str, replica: int, style: str) -> str:
-    message, ts_us, user, track, time, latency, rec, session, arm = row
+    message, ts_us, user, track, time, latency, rec, session, arm, number = row
     recommendation = "null" if rec < 0 else str(rec)
     head = (f'{{"message":"{message}","timestamp":{ts_us // 1000},"user":{user},'
             f'"track":{track},"time":{time},"latency":{latency},'
             f'"recommendation":{recommendation},"experiments":{{"{experiment}":"{arm}"}}')
     if style == "course":
         return head + "}\n"
-    return head + f',"timestamp_us":{ts_us},"session":"{user}-{session}","replica":{replica}}}\n'
+    return head + (f',"timestamp_us":{ts_us},"session":"{user}-{session}","replica":{replica},'
+                   f'"request_id":"0-0-{number}:{message}"}}\n')
 
 
 def _write_rotated(folder: Path, lines: list[str], rotate_lines: int) -> list[Path]:

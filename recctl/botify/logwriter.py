@@ -5,15 +5,39 @@ the request is answered. That costs a few microseconds (the kernel's page cache 
 and means an acknowledged request's line survives even a SIGKILL of the replica, which a
 user-space buffer would lose. When the file would exceed `max_bytes` it rotates to
 `data.json.1`, `.2`, ... (newest first, `backups` kept). `close()` fsyncs.
+
+Rotation beyond `backups` deletes the oldest file: the lines in it are counted in a
+sidecar, `data.json.stats` (JSON: lines_written, lines_dropped, files_dropped), rewritten
+at start, at every rotation and at close, so that fetch and the report can tell that
+acknowledged events were lost. Readers ignore it (it is not `data.json` or `data.json.N`).
+Run state is private: the log files and the sidecar are created mode 0600.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
-from recctl.eventlog import LOG_BASENAME
+from recctl.eventlog import LOG_BASENAME, LOG_STATS
+
+_MODE = 0o600
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+
+
+def read_stats(path: Path) -> dict[str, Any] | None:
+    """A sidecar's counters, or None when it is missing or not a JSON object."""
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class RotatingLogWriter:
@@ -21,14 +45,26 @@ class RotatingLogWriter:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / LOG_BASENAME
+        self.stats_path = self.directory / LOG_STATS
         self.max_bytes = max_bytes
         self.backups = backups
+        # A replica restarted on the same folder carries on counting.
+        previous = read_stats(self.stats_path) or {}
         self.written_lines = 0
+        self._written_before = int(previous.get("lines_written", 0))
+        self.dropped_lines = int(previous.get("lines_dropped", 0))
+        self.dropped_files = int(previous.get("files_dropped", 0))
         # Writes come from the event loop; the lock keeps other threads (tests, tools) safe.
         self._lock = threading.Lock()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = self._open()
         self._size = os.fstat(self._fd).st_size
         self._closed = False
+        self._save_stats()
+
+    def _open(self) -> int:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _MODE)
+        os.fchmod(fd, _MODE)  # also when the file existed with looser permissions
+        return fd
 
     def write(self, line: bytes) -> None:
         """Write one complete line (newline included) to the log file now."""
@@ -45,20 +81,37 @@ class RotatingLogWriter:
 
     def _rotate(self) -> None:
         os.close(self._fd)
+        # The file about to be overwritten is the oldest kept one: count what it held.
+        oldest = self.directory / f"{LOG_BASENAME}.{max(self.backups, 1)}"
+        if oldest.exists():
+            self.dropped_lines += _count_lines(oldest)
+            self.dropped_files += 1
         # data.json.(n-1) -> data.json.n, ..., data.json -> data.json.1; the oldest drops off.
         for number in range(self.backups - 1, 0, -1):
             older = self.directory / f"{LOG_BASENAME}.{number}"
             if older.exists():
                 os.replace(older, self.directory / f"{LOG_BASENAME}.{number + 1}")
         os.replace(self.path, self.directory / f"{LOG_BASENAME}.1")
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self._fd = self._open()
         self._size = 0
+        self._save_stats()
+
+    def _save_stats(self) -> None:
+        stats = {"lines_written": self._written_before + self.written_lines,
+                 "lines_dropped": self.dropped_lines, "files_dropped": self.dropped_files,
+                 "max_bytes": self.max_bytes, "backups": self.backups}
+        tmp = self.stats_path.with_name(self.stats_path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _MODE)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(stats, handle)
+        os.replace(tmp, self.stats_path)
 
     def close(self) -> None:
-        """fsync and close. Safe to call twice."""
+        """fsync and close (the sidecar gets the final counts). Safe to call twice."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             os.fsync(self._fd)
             os.close(self._fd)
+            self._save_stats()

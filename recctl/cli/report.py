@@ -86,6 +86,8 @@ def report(
     settings_from = f" (report settings from {stored.source})" if stored and stored.report \
         else ""
     console.print(f"[dim]written to {target}: {names}{settings_from}[/]")
+    if not result.valid:  # every output is written first: they say why
+        raise typer.Exit(1)
 
 
 def plan(

@@ -92,6 +92,8 @@ def fetch(experiment: ExperimentArg, run: RunOption = None) -> None:
     if result.conflicts:
         console.print(f"[yellow]{len(result.conflicts)} file(s) changed in a way that is not "
                       f"an append; kept aside under {result.dest / 'conflicts'}[/]")
+    for warning in result.warnings():
+        console.print(f"[bold yellow]Warning[/]: {warning}", highlight=False)
 
 
 def simulate(
@@ -104,35 +106,41 @@ def simulate(
     """Drive the file's simulated users through the running stack (progress bar, summary).
 
     Uses the `simulation:` block (episodes, days, seed, concurrency) against the stack that
-    `recctl up` started. Example: recctl simulate experiments/aa.yml
+    `recctl up` started. Exits 1 when more episodes failed than
+    `simulation.max_failed_fraction` allows. Example: recctl simulate experiments/aa.yml
     """
     from recctl.stack.runs import current_run
     from recctl.workflow import require_running
     from recctl.workflow import simulate as run_simulation
 
     if endpoint:
-        run_simulation(parse_experiment(experiment), None, console, targets=endpoint)
-        return
-    loaded = load_experiment(experiment)
-    state = current_run(loaded.spec.name, run_id=run)
-    require_running(state)
-    run_simulation(loaded, state, console)
+        summary = run_simulation(parse_experiment(experiment), None, console, targets=endpoint)
+    else:
+        loaded = load_experiment(experiment)
+        state = current_run(loaded.spec.name, run_id=run)
+        require_running(state)
+        summary = run_simulation(loaded, state, console)
+    if summary["failed_too_many"]:
+        raise typer.Exit(1)
 
 
 def run(experiment: ExperimentArg) -> None:
     """Everything: bootstrap if needed, up, simulate, fetch, report, down.
 
     Ctrl-C is safe: the stack is torn down and what was logged is still fetched.
-    Example: recctl run experiments/contextualmod-vs-dssm.yml
+    Exits 1 (after fetching and reporting) when too many episodes failed or the report's
+    verdict is invalid. Example: recctl run experiments/contextualmod-vs-dssm.yml
     """
     from recctl.workflow import run_experiment
 
     try:
-        run_experiment(experiment, console)
+        outcome = run_experiment(experiment, console)
     except KeyboardInterrupt:
         console.print("[yellow]Interrupted[/]: the stack is down; the logs fetched so far "
                       "are in cache/.")
         raise typer.Exit(130) from None
+    if not outcome.valid:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,10 @@ in flight. Per episode:
         the user listens (session.SessionState.consume)
     POST /last/{user} {"track": last, "time": its time, "session": id}
 
+Each request carries `X-Request-Id: <seed>-<day>-<episode>:<step>:<next|last>`, the same on
+every retry, so a line logged twice (a retry after a replica logged and died) is dropped
+on read.
+
 Users, sessions and listening decisions depend only on (seed, day, episode) and the
 answers, not on concurrency or scheduling. A session whose request fails on every
 replica is counted as failed (its partial stats are discarded) and reported.
@@ -47,6 +51,11 @@ class _Columns:
     failed: np.ndarray
 
 
+def request_id(key: EpisodeKey, step: int, message: str) -> str:
+    """The deterministic id of one request of an episode (the same on every retry)."""
+    return f"{key.session_id}:{step}:{message}"
+
+
 async def _run_episode(client: ReplicaClient, world: World, model: UserModel, key: EpisodeKey,
                        index: int, out: _Columns, errors: list[str],
                        user_locks: dict[int, asyncio.Lock]) -> None:
@@ -65,7 +74,8 @@ async def _play(client: ReplicaClient, world: World, model: UserModel, key: Epis
         while not state.finished:
             body = {"track": state.last_track, "time": state.last_time,
                     "session": key.session_id}
-            answer = await client.post(f"/next/{state.user}", body)
+            answer = await client.post(f"/next/{state.user}", body,
+                                       request_id(key, state.steps, "next"))
             track = answer.get("track")
             if not isinstance(track, int) or not 0 <= track < world.n_tracks:
                 raise RequestFailed(f"/next/{state.user} answered {answer!r}, "
@@ -73,7 +83,8 @@ async def _play(client: ReplicaClient, world: World, model: UserModel, key: Epis
             state.consume(track, world, model)
         await client.post(f"/last/{state.user}", {"track": state.last_track,
                                                   "time": state.last_time,
-                                                  "session": key.session_id})
+                                                  "session": key.session_id},
+                          request_id(key, state.steps, "last"))
     except RequestFailed as exc:
         out.failed[index] = True
         out.steps[index] = state.steps
@@ -87,7 +98,7 @@ async def _play(client: ReplicaClient, world: World, model: UserModel, key: Epis
 async def simulate_http(world: World, user_model: UserModel, targets: list[str], *,
                         episodes: int, days: int = 1, seed: int = 0, concurrency: int = 64,
                         console: Console | None = None, progress: bool = True,
-                        timeout: float = 10.0) -> SimulationResult:
+                        timeout: float = 10.0, retry_window: float = 20.0) -> SimulationResult:
     """The async form of `run_http_simulation` (same arguments)."""
     console = console or Console(stderr=True)
     total = episodes * days
@@ -100,7 +111,7 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
     started = time.perf_counter()
     async with aiohttp.ClientSession(connector=connector,
                                      timeout=aiohttp.ClientTimeout(total=timeout)) as session:
-        client = ReplicaClient(session, targets)
+        client = ReplicaClient(session, targets, retry_window=retry_window)
         with episode_progress(console, progress) as bar:
             for day in range(days):
                 task = bar.add_task(f"day {day}", total=episodes)
@@ -120,14 +131,16 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
         day=np.repeat(np.arange(days, dtype=np.int64), episodes),
         episode=np.tile(np.arange(episodes, dtype=np.int64), days),
         user=out.user, session_time=out.session_time, steps=out.steps, failed=out.failed,
-        acked_requests=client.acked, retried_requests=client.retried, errors=errors,
+        acked_requests=client.acked, retried_requests=client.retried,
+        acked_by_replica=dict(sorted(client.acked_by_replica.items())),
+        busy_retries=client.busy, errors=errors,
         elapsed_seconds=time.perf_counter() - started)
 
 
 def run_http_simulation(world: World, user_model: UserModel, targets: list[str], *,
                         episodes: int, days: int = 1, seed: int = 0, concurrency: int = 64,
                         console: Console | None = None, progress: bool = True,
-                        timeout: float = 10.0) -> SimulationResult:
+                        timeout: float = 10.0, retry_window: float = 20.0) -> SimulationResult:
     """Run simulated users against the service over HTTP and return every episode's outcome.
 
     Args:
@@ -140,10 +153,13 @@ def run_http_simulation(world: World, user_model: UserModel, targets: list[str],
         console: where the progress bar goes (stderr if None).
         progress: show a progress bar (only on a terminal).
         timeout: seconds per request attempt before failing over.
+        retry_window: seconds a failing request keeps being retried (beyond its first
+            attempts) while the service answered something else lately: short outages are
+            waited out (see ReplicaClient).
     """
     coroutine = simulate_http(world, user_model, targets, episodes=episodes, days=days,
                               seed=seed, concurrency=concurrency, console=console,
-                              progress=progress, timeout=timeout)
+                              progress=progress, timeout=timeout, retry_window=retry_window)
     try:  # uvloop (installed with uvicorn[standard]) halves the event loop's cost per request
         import uvloop
     except ImportError:

@@ -37,9 +37,11 @@ def _row(table: Table, label: str, summary: DaySummary, style: str | None = None
 
 def summary_table(result: SimulationResult) -> Table:
     """A table with one row per day (mean ± standard error) and a total row."""
+    busy = (f", {result.busy_retries} busy answers (503 Retry-After) waited out"
+            if result.busy_retries else "")
     table = Table(title="Simulated sessions", caption=(
-        f"{result.acked_requests} requests acknowledged, {result.retried_requests} retried; "
-        f"{result.episodes_per_second:.0f} episodes/s"))
+        f"{result.acked_requests} requests acknowledged, {result.retried_requests} retried"
+        f"{busy}; {result.episodes_per_second:.0f} episodes/s"))
     table.add_column("day", justify="right")
     table.add_column("episodes", justify="right")
     table.add_column("failed", justify="right")

@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+DEFAULT_MAX_FAILED_FRACTION = 0.01  # simulation.max_failed_fraction's default
+
+
+def failed_too_many(failed: int, episodes: int, max_fraction: float) -> bool:
+    """More failed episodes than the allowed fraction (any at all when it is 0)."""
+    return episodes > 0 and failed / episodes > max_fraction
+
 
 @dataclass(frozen=True)
 class MeanWithError:
@@ -55,6 +62,8 @@ class SimulationResult:
     failed: np.ndarray  # bool (E,)
     acked_requests: int = 0  # requests answered 2xx (what the service logs)
     retried_requests: int = 0  # request attempts repeated after a failure
+    acked_by_replica: dict[str, int] = field(default_factory=dict)  # x-botify-replica
+    busy_retries: int = 0  # 503 + Retry-After answers waited out
     errors: list[str] = field(default_factory=list)  # examples, at most a few
     elapsed_seconds: float = 0.0
 
@@ -65,6 +74,10 @@ class SimulationResult:
     @property
     def failed_episodes(self) -> int:
         return int(self.failed.sum())
+
+    @property
+    def failed_fraction(self) -> float:
+        return self.failed_episodes / self.episodes if self.episodes else 0.0
 
     @property
     def episodes_per_second(self) -> float:

@@ -42,7 +42,7 @@ from recctl.stack.safe_tar import safe_extract
 
 READY_TIMEOUT = 120.0   # a replica loads its artifacts into Redis before /ready says 200
 REDIS_TIMEOUT = 30.0
-EVENT_LOG = re.compile(r"^data\.json(\.\d+)?$")
+EVENT_LOG = re.compile(r"^data\.json(\.\d+|\.stats)?$")  # logs + the writer's sidecar
 
 
 class DockerRuntime:

@@ -4,6 +4,13 @@ Idempotent and never destructive: a file already fetched is kept when the replic
 is the same or only longer (an appended log replaces it, nothing lost); a copy that
 differs otherwise (the log rotated between fetches) is kept aside under
 `conflicts/<stamp>/`, never overwriting what was collected.
+
+Each replica's log-writer sidecar (`data.json.stats`) is copied too (the newest replaces
+the older: it only holds counters); its `lines_dropped` (lines lost to rotation beyond
+`log_backups`) goes into the manifest and is warned about. The manifest also carries the
+simulation's summary (acknowledged requests, per replica too) when the run folder has
+one, and the experiment file's `report:` block, so that a standalone `recctl report` on
+the folder knows the settings.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from typing import Any
 
 from recctl import __version__
 from recctl.artifacts import file_sha256
+from recctl.botify.logwriter import read_stats
+from recctl.errors import RecctlError
+from recctl.eventlog import LOG_STATS, is_log_name
 from recctl.paths import cache_root
 from recctl.stack.base import RunState, Runtime
 
@@ -33,6 +43,13 @@ class FetchResult:
     unchanged: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     lines: int = 0
+    lines_dropped: dict[str, int] = field(default_factory=dict)  # replica -> lines lost
+
+    def warnings(self) -> list[str]:
+        """What the user must hear about: events lost to rotation."""
+        return [f"{replica}: {count:,} logged line(s) were lost to log rotation (more than "
+                f"stack.log_backups files); raise log_max_bytes or log_backups"
+                for replica, count in self.lines_dropped.items() if count]
 
 
 def _is_prefix(old: Path, new: Path) -> bool:
@@ -66,6 +83,11 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
             for new in sorted(staging.iterdir()):
                 old = target / new.name
                 key = f"{replica.name}/{new.name}"
+                if new.name == LOG_STATS:
+                    os.replace(new, old)  # counters: the newest is the truth
+                    continue
+                if not is_log_name(new.name):
+                    continue  # e.g. the sidecar's temporary file
                 if not old.exists():
                     os.replace(new, old)
                     result.copied.append(key)
@@ -81,12 +103,17 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
                     result.conflicts.append(key)
         files = {}
         for path in sorted(target.iterdir()):
-            if path.is_file():
+            if path.is_file() and not path.is_symlink() and is_log_name(path.name):
                 lines = _count_lines(path)
                 result.lines += lines
                 files[path.name] = {"lines": lines, "bytes": path.stat().st_size,
                                     "sha256": file_sha256(path)}
-        replicas[replica.name] = {"files": files, "lines": sum(f["lines"] for f in files.values())}
+        stats = read_stats(target / LOG_STATS) or {}
+        dropped = int(stats.get("lines_dropped", 0))
+        result.lines_dropped[replica.name] = dropped
+        replicas[replica.name] = {"files": files, "lines": sum(f["lines"] for f in files.values()),
+                                  "lines_dropped": dropped,
+                                  "lines_written": stats.get("lines_written")}
     experiment_copy = dest / "experiment.yml"
     if Path(state.experiment_file).is_file() and not experiment_copy.exists():
         shutil.copyfile(state.experiment_file, experiment_copy)
@@ -108,7 +135,36 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
     })
     if result.conflicts:
         manifest.setdefault("conflicts", []).extend(result.conflicts)
+    simulation = _saved_simulation(state)
+    if simulation is not None:
+        manifest["simulation"] = simulation
+        if simulation.get("interrupted"):  # `recctl simulate` was stopped with Ctrl-C
+            manifest["interrupted"] = True
+    report = _report_block(state)
+    if report is not None:
+        manifest["report"] = report
     if extra_manifest:
-        manifest.update(extra_manifest)
+        manifest.update({k: v for k, v in extra_manifest.items()
+                         if v is not None or k not in manifest})
     manifest_path.write_text(json.dumps(manifest, indent=2))
     return result
+
+
+def _saved_simulation(state: RunState) -> dict[str, Any] | None:
+    """The summary `recctl simulate` left in the run folder (simulation.json), if any."""
+    try:
+        value = json.loads((state.path / "simulation.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _report_block(state: RunState) -> dict[str, Any] | None:
+    """The experiment file's `report:` block as JSON (the report's defaults), if readable."""
+    from recctl.spec import parse_experiment
+
+    try:
+        spec = parse_experiment(Path(state.experiment_file)).spec
+    except (RecctlError, OSError):
+        return None
+    return spec.report.model_dump(mode="json")

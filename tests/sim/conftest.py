@@ -28,9 +28,12 @@ def start_replica(tmp_path: Path) -> Iterator[Callable[..., FakeReplica]]:
     """Start fake botify processes on free loopback ports; all are killed at teardown."""
     started: list[FakeReplica] = []
 
-    def start(tracks: int, mode: str = "random", die_after: int = 0) -> FakeReplica:
-        log = tmp_path / f"replica{len(started)}" / "data.json"
-        started.append(start_fake_replica(log, tracks, mode, die_after))
+    def start(tracks: int, mode: str = "random", die_after: int = 0, **options: object
+              ) -> FakeReplica:
+        name = f"replica{len(started)}"
+        log = tmp_path / name / "data.json"
+        started.append(start_fake_replica(log, tracks, mode, die_after, name=name,
+                                          **options))  # type: ignore[arg-type]
         return started[-1]
 
     yield start

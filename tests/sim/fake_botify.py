@@ -5,7 +5,10 @@ one event-log line per answered request (flushed before answering). Recommenders
 `random` (uniform) or `hash` (a deterministic function of user and track, so two runs
 that send the same requests get the same answers). `--die-after N` makes the process
 exit hard when its N-th request arrives, without answering or logging it: a replica
-dying mid-run. Prints "PORT <n>" on stdout once it listens.
+dying mid-run (`--log-then-die`: it logs that request first, then dies unanswered: the
+retry elsewhere logs it twice). `--busy N` answers its first N requests 503 with
+`Retry-After: 1` (shedding load). It logs the `X-Request-Id` header as `request_id` and
+names itself in `x-botify-replica` (`--name`). Prints "PORT <n>" on stdout once it listens.
 
     python tests/sim/fake_botify.py --tracks 1000 --log /tmp/r1/data.json [--port 0]
 """
@@ -34,15 +37,22 @@ def hash_recommendation(user: int, track: int, tracks: int) -> int:
     return (x ^ (x >> 16)) % tracks
 
 
-def build_app(tracks: int, mode: str, log_path: str, die_after: int) -> web.Application:
+def build_app(tracks: int, mode: str, log_path: str, die_after: int, *,
+              log_then_die: bool = False, busy: int = 0,
+              name: str = "fake") -> web.Application:
     log = open(log_path, "ab")  # noqa: SIM115 (lives as long as the process)
     state = {"requests": 0}
     rng = random.Random(0)
+    replica = {"x-botify-replica": name}
 
     async def handle(request: web.Request, message: str) -> web.Response:
         state["requests"] += 1
-        if die_after and state["requests"] >= die_after:
+        dying = bool(die_after and state["requests"] >= die_after)
+        if dying and not log_then_die:
             os._exit(17)
+        if state["requests"] <= busy:
+            return web.json_response({"error": "busy: try later"}, status=503,
+                                     headers={**replica, "Retry-After": "1"})
         try:
             user = int(request.match_info["user"])
             body = orjson.loads(await request.read())
@@ -57,10 +67,13 @@ def build_app(tracks: int, mode: str, log_path: str, die_after: int) -> web.Appl
             rec, answer = None, {"user": user}
         line = {"message": message, "timestamp": int(time.time() * 1000), "user": user,
                 "track": track, "time": listened, "latency": 0.0, "recommendation": rec,
-                "experiments": {}, "session": body.get("session")}
+                "experiments": {}, "session": body.get("session"), "replica": name,
+                "request_id": request.headers.get("X-Request-Id")}
         log.write(orjson.dumps(line) + b"\n")
         log.flush()
-        return web.json_response(answer)
+        if dying:
+            os._exit(17)
+        return web.json_response(answer, headers=replica)
 
     async def next_(request: web.Request) -> web.Response:
         return await handle(request, "next")
@@ -78,8 +91,9 @@ def build_app(tracks: int, mode: str, log_path: str, die_after: int) -> web.Appl
 
 
 async def serve(args: argparse.Namespace) -> None:
-    runner = web.AppRunner(build_app(args.tracks, args.mode, args.log, args.die_after),
-                           access_log=None)
+    runner = web.AppRunner(build_app(args.tracks, args.mode, args.log, args.die_after,
+                                     log_then_die=args.log_then_die, busy=args.busy,
+                                     name=args.name), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port)
     await site.start()
@@ -103,13 +117,16 @@ class FakeReplica:
         self.process.wait(timeout=10)
 
 
-def start_fake_replica(log: Path, tracks: int, mode: str = "random",
-                       die_after: int = 0) -> FakeReplica:
+def start_fake_replica(log: Path, tracks: int, mode: str = "random", die_after: int = 0,
+                       log_then_die: bool = False, busy: int = 0,
+                       name: str = "fake", port: int = 0) -> FakeReplica:
     """Start this script as a process on a free loopback port; returns once it listens."""
     log.parent.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [sys.executable, __file__, "--tracks", str(tracks), "--log", str(log), "--mode", mode,
-         "--die-after", str(die_after)], stdout=subprocess.PIPE)
+         "--die-after", str(die_after), "--busy", str(busy), "--name", name,
+         "--port", str(port),
+         *(["--log-then-die"] if log_then_die else [])], stdout=subprocess.PIPE)
     assert process.stdout is not None
     line = process.stdout.readline().decode()
     if not line.startswith("PORT "):
@@ -125,6 +142,9 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--mode", choices=("random", "hash"), default="random")
     parser.add_argument("--die-after", type=int, default=0)
+    parser.add_argument("--log-then-die", action="store_true")
+    parser.add_argument("--busy", type=int, default=0)
+    parser.add_argument("--name", default="fake")
     asyncio.run(serve(parser.parse_args()))
 
 

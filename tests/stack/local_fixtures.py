@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
-from recctl.artifacts import ArtifactWriter
+from recctl.artifacts import ArtifactWriter, read_jsonl
 
 TRACKS = 200
 
@@ -23,6 +24,31 @@ def write_small_artifacts(root: Path) -> Path:
                                   for t in range(TRACKS)])
         writer.finish(producer="tests")
     return root
+
+
+def build_small_world(root: Path, missing_tracks: int = 0) -> tuple[Path, Path]:
+    """A 2,000-track world and artifacts over its catalog (plumbing, not quality).
+
+    `missing_tracks` leaves that many tracks out of the artifacts' catalog: the service
+    then answers 404 to a session that starts on one (a run with failed episodes).
+    """
+    from recctl.sim.world import WorldParams
+    from recctl.sim.world_io import build_world
+
+    world_dir = root / "world"
+    build_world(world_dir, WorldParams(tracks=2000, users=300), seed=1)
+    rng = np.random.default_rng(0)
+    known = (np.sort(rng.permutation(2000)[missing_tracks:]) if missing_tracks
+             else np.arange(2000))
+    with ArtifactWriter(root / "artifacts") as writer:
+        writer.tracks(t for t in read_jsonl(world_dir / "tracks.json")
+                      if not missing_tracks or t["track"] in set(known.tolist()))
+        writer.top_tracks(rng.choice(known, 100, replace=False))
+        writer.user_lists("dssm", [(u, rng.choice(known, 50, replace=False))
+                                   for u in range(300)])
+        writer.item_lists("i2i", [(t, rng.choice(known, 20, replace=False)) for t in known])
+        writer.finish(producer="tests")
+    return world_dir, root / "artifacts"
 
 
 def write_experiment(folder: Path, name: str, artifacts: Path, **overrides: object) -> Path:

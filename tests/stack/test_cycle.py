@@ -9,17 +9,13 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from local_fixtures import write_experiment
+from local_fixtures import build_small_world, write_experiment
 from rich.console import Console
 from typer.testing import CliRunner
 
-from recctl.artifacts import ArtifactWriter, read_jsonl
 from recctl.cli.main import app
 from recctl.eventlog import read_events
-from recctl.sim.world import WorldParams
-from recctl.sim.world_io import build_world
 from recctl.spec import load_experiment
 from recctl.stack.fetch import fetch_run
 from recctl.stack.lifecycle import stack_down, stack_up
@@ -32,17 +28,7 @@ QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A 2,000-track world and artifacts over its catalog (plumbing, not quality)."""
-    root = tmp_path_factory.mktemp("data")
-    world_dir = root / "world"
-    build_world(world_dir, WorldParams(tracks=2000, users=300), seed=1)
-    rng = np.random.default_rng(0)
-    with ArtifactWriter(root / "artifacts") as writer:
-        writer.tracks(read_jsonl(world_dir / "tracks.json"))
-        writer.top_tracks(rng.choice(2000, 100, replace=False))
-        writer.user_lists("dssm", [(u, rng.choice(2000, 50, replace=False)) for u in range(300)])
-        writer.item_lists("i2i", [(t, rng.choice(2000, 20, replace=False)) for t in range(2000)])
-        writer.finish(producer="tests")
-    return world_dir, root / "artifacts"
+    return build_small_world(tmp_path_factory.mktemp("data"))
 
 
 def test_run_end_to_end(tmp_path: Path, small_world: tuple[Path, Path], workspace: Path) -> None:
@@ -65,10 +51,19 @@ def test_run_end_to_end(tmp_path: Path, small_world: tuple[Path, Path], workspac
     episodes = pd.read_csv(cache_runs[0] / "episodes.csv")
     assert len(episodes) == 400 and not episodes["failed"].any()
     assert episodes["steps"].sum() == manifest["simulation"]["acked_requests"] - 400
-    assert all(r["lines"] > 0 for r in manifest["replicas"].values())
+    assert all(r["lines"] > 0 and r["lines_dropped"] == 0
+               for r in manifest["replicas"].values())
+    # Acknowledgements per replica (x-botify-replica) are that replica's lines.
+    assert manifest["simulation"]["acked_by_replica"] == {
+        name: r["lines"] for name, r in manifest["replicas"].items()}
+    assert manifest["report"]["primary_metric"] == "mean_time_per_session"
     report = workspace / "reports" / "cycle" / cache_runs[0].name
     assert {"report.md", "report.json", "effects.png", "manifest.json"} <= {
         p.name for p in report.iterdir()}
+    written = json.loads((report / "report.json").read_text())
+    assert written["valid"] is True and written["invalid_reasons"] == []
+    assert written["reconciliation"]["total"]["read"] == manifest["lines"]
+    assert "Verdict valid" in (report / "report.md").read_text()
     # The stack is gone.
     status = CliRunner().invoke(app, ["status", str(path)])
     assert "running" not in status.output.replace("not running", "")
@@ -110,12 +105,14 @@ def test_killed_replica_mid_simulation(tmp_path: Path, small_world: tuple[Path, 
         stack_down(loaded.spec.name)
     assert summary["failed_episodes"] == 0
     assert summary["episodes"] == 1500
-    events, _ = read_events([fetched.dest])
+    events, read = read_events([fetched.dest])
     by_replica = events.groupby("replica").size().to_dict()
     assert by_replica.get("replica-2", 0) > 0 and by_replica.get("replica-1", 0) > 0
-    # The crash lost nothing that was acknowledged.
-    assert len(events) >= summary["acked_requests"]
-    assert fetched.lines == len(events)
+    # The crash lost nothing that was acknowledged, and nothing is counted twice: a
+    # request logged by the victim just before it died and answered by the other replica
+    # is one event.
+    assert len(events) == summary["acked_requests"]
+    assert fetched.lines == len(events) + read.duplicates
     sessions_closed = int((events["message"] == "last").sum())
     assert sessions_closed >= 1500
 
@@ -186,6 +183,13 @@ def test_ctrl_c_during_run_tears_down_and_keeps_the_logs(
     records = [state["redis"]] + [{"pid": r["pid"], "started": r["started"]}
                                   for r in state["replicas"]]
     assert not any(processes.is_running(r) for r in records)
-    manifest = json.loads(next((workspace / "cache" / "interrupted").glob(
-        "*/manifest.json")).read_text())
+    fetched = next((workspace / "cache" / "interrupted").iterdir())
+    manifest = json.loads((fetched / "manifest.json").read_text())
     assert manifest["interrupted"] is True and manifest["lines"] > 0
+    # The report on what was fetched says that the run was cut short.
+    from recctl.analysis import build_report, write_outputs
+
+    report = build_report([fetched])
+    assert not report.valid and report.reconciliation.interrupted
+    written = json.loads(write_outputs(report, tmp_path / "r", ["json"])["json"].read_text())
+    assert written["interrupted"] is True and written["valid"] is False

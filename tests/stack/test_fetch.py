@@ -84,3 +84,43 @@ def test_fetch_does_not_follow_symlinks(state: RunState, tmp_path: Path) -> None
     result = fetch_run(state, LocalRuntime(), tmp_path / "cache")
     assert "replica-1/data.json.2" not in result.copied
     assert not (tmp_path / "cache" / "E" / "r1" / "replica-1" / "data.json.2").exists()
+
+
+def test_fetch_records_lines_lost_to_rotation_from_the_sidecar(state: RunState,
+                                                               tmp_path: Path) -> None:
+    log_dir = Path(state.replicas[0].log_dir or "")
+    (log_dir / "data.json.stats").write_text(json.dumps(
+        {"lines_written": 20, "lines_dropped": 12, "files_dropped": 1}))
+    (log_dir / "data.json.stats.tmp").write_text("{}")  # a sidecar being rewritten
+    result = fetch_run(state, LocalRuntime(), tmp_path / "cache")
+    manifest = json.loads((result.dest / "manifest.json").read_text())
+    one = manifest["replicas"]["replica-1"]
+    assert one["lines_dropped"] == 12 and one["lines"] == 8  # the sidecar is not a log
+    assert set(one["files"]) == {"data.json", "data.json.1"}
+    assert manifest["replicas"]["replica-2"]["lines_dropped"] == 0
+    assert result.lines == 12 and result.lines_dropped == {"replica-1": 12, "replica-2": 0}
+    assert len(result.warnings()) == 1 and "replica-1: 12 logged line(s)" in result.warnings()[0]
+    assert not (result.dest / "replica-1" / "data.json.stats.tmp").exists()
+
+
+def test_fetch_keeps_the_simulation_summary_and_the_report_block(
+        state: RunState, tmp_path: Path, small_artifacts: Path) -> None:
+    from local_fixtures import write_experiment
+
+    state.experiment_file = str(write_experiment(tmp_path, "E", small_artifacts,
+                                                 report={"alpha": 0.01, "control": "C"}))
+    state.path.mkdir(parents=True, exist_ok=True)
+    summary = {"episodes": 3, "failed_episodes": 0, "acked_requests": 12,
+               "acked_by_replica": {"replica-1": 8, "replica-2": 4}, "max_failed_fraction": 0.01}
+    (state.path / "simulation.json").write_text(json.dumps(summary))
+    result = fetch_run(state, LocalRuntime(), tmp_path / "cache")
+    manifest = json.loads((result.dest / "manifest.json").read_text())
+    assert manifest["simulation"] == summary
+    assert manifest["report"]["alpha"] == 0.01 and manifest["report"]["correction"] == "holm"
+
+
+def test_an_interrupted_simulate_marks_the_fetched_run(state: RunState, tmp_path: Path) -> None:
+    state.path.mkdir(parents=True, exist_ok=True)
+    (state.path / "simulation.json").write_text('{"seed": 5, "interrupted": true}')
+    result = fetch_run(state, LocalRuntime(), tmp_path / "cache")
+    assert json.loads((result.dest / "manifest.json").read_text())["interrupted"] is True

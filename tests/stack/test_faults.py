@@ -1,0 +1,284 @@
+"""Faults during `recctl run` (real processes): a replica SIGKILLed, Redis stopped for 5 s,
+nginx killed or reloaded. Each time the run completes with no failed episode, the report's
+reconciliation shows every acknowledged request read exactly once (duplicates dropped and
+counted), and contextual_mod never recommends a track the user already heard. A run with
+too many failed episodes exits non-zero and its report says the verdict is invalid."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from local_fixtures import build_small_world, write_experiment
+from rich.console import Console
+from typer.testing import CliRunner
+
+from recctl.cli.main import app
+from recctl.eventlog import find_log_files, iter_events, read_events
+from recctl.stack import processes
+from recctl.stack.base import RunState
+from recctl.stack.nginx import find_nginx
+from recctl.workflow import RunOutcome, run_experiment
+
+QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
+needs_nginx = pytest.mark.skipif(find_nginx() is None, reason="nginx is not installed")
+
+
+@pytest.fixture(scope="module")
+def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return build_small_world(tmp_path_factory.mktemp("data"))
+
+
+class Fault:
+    """Runs `inject(state)` in a thread once the users are listening (the replicas' logs
+    hold `after_bytes`); `cleanup` stops whatever the fault started again."""
+
+    def __init__(self, workspace: Path, experiment: str,
+                 inject: Callable[[RunState, Fault], None], after_bytes: int = 40_000) -> None:
+        self.runs = workspace / ".recctl" / "runs" / experiment
+        self.inject, self.after_bytes = inject, after_bytes
+        self.started: list[dict[str, Any]] = []  # records of processes the fault started
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _state(self) -> RunState | None:
+        for path in self.runs.glob("*/state.json"):
+            try:
+                state = RunState.load(path.parent)
+            except (ValueError, OSError):
+                continue  # being written
+            if state.endpoint and state.replicas and not state.stopped:
+                return state
+        return None
+
+    def _run(self) -> None:
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                state = self._state()
+                if state is not None:
+                    logs = [Path(r.log_dir or "") / "data.json" for r in state.replicas]
+                    if sum(p.stat().st_size for p in logs if p.exists()) > self.after_bytes:
+                        self.inject(state, self)
+                        return
+                time.sleep(0.02)
+            raise AssertionError("the simulation never started")
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def __enter__(self) -> Fault:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.thread.join(timeout=60)
+        for record in self.started:
+            processes.stop(record)
+
+
+def _kill_replica(state: RunState, fault: Fault) -> None:
+    os.killpg(state.replicas[0].pid or 0, signal.SIGKILL)
+
+
+def _restart_redis(state: RunState, fault: Fault) -> None:
+    """Stop Redis, wait 5 s, start it again with the same arguments (port, password, data)."""
+    from recctl.stack.redis_server import RedisServer
+
+    argv = state.redis.get("argv") or RedisServer(
+        host="127.0.0.1", port=int(state.redis["port"]), workdir=state.path / "redis").command()
+    processes.stop(state.redis)
+    time.sleep(5)
+    record = processes.spawn(list(argv), log_file=state.path / "redis" / "restart.log")
+    fault.started.append(record)
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=int(state.redis["port"]),
+                         password=state.redis.get("password"), socket_timeout=1.0)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            if client.ping():
+                return
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    raise AssertionError("redis did not come back")
+
+
+def _nginx_argv(state: RunState) -> list[str]:
+    conf = Path(state.nginx["conf"])
+    return [find_nginx() or "nginx", "-c", str(conf), "-p", str(conf.parent),
+            "-e", str(conf.parent / "error.log")]
+
+
+def _restart_nginx(state: RunState, fault: Fault) -> None:
+    """SIGKILL nginx (master and workers) and start it again with the same config."""
+    os.killpg(int(state.nginx["pid"]), signal.SIGKILL)
+    time.sleep(0.5)
+    record = processes.spawn(_nginx_argv(state),
+                             log_file=Path(state.nginx["conf"]).parent / "restart.log")
+    fault.started.append(record)
+
+
+def _reload_nginx(state: RunState, fault: Fault) -> None:
+    """`nginx -s reload` twice, a second apart: new workers, old ones drain."""
+    import subprocess
+
+    for _ in range(2):
+        subprocess.run([*_nginx_argv(state), "-s", "reload"], check=True,
+                       capture_output=True, timeout=10)
+        time.sleep(1)
+
+
+def _run_with(tmp_path: Path, workspace: Path, small_world: tuple[Path, Path], name: str,
+              inject: Callable[[RunState, Fault], None], balancer: str = "client",
+              episodes: int = 1500) -> RunOutcome:
+    world, artifacts = small_world
+    path = write_experiment(tmp_path, name, artifacts, world=str(world),
+                            stack={"balancer": balancer},
+                            simulation={"episodes": episodes, "seed": 4, "concurrency": 16})
+    with Fault(workspace, name, inject) as fault:
+        outcome = run_experiment(path, QUIET)
+        assert fault.done.wait(60)
+    if fault.error is not None:
+        raise fault.error
+    return outcome
+
+
+def _assert_exactly_once(outcome: RunOutcome) -> None:
+    simulation = outcome.simulation
+    assert simulation is not None
+    assert simulation["failed_episodes"] == 0, simulation["errors"]
+    report = outcome.report
+    rec = report.reconciliation
+    assert report.invalid_reasons == []
+    assert rec.total.acknowledged == simulation["acked_requests"] == rec.total.read
+    # What was fetched is what was read plus the duplicates dropped (counted).
+    assert rec.total.logged == rec.total.read + rec.total.duplicates
+    assert sum(r.duplicates for r in rec.replicas) == rec.total.duplicates
+    written = json.loads((outcome.report_dir / "report.json").read_text())
+    assert written["valid"] is True
+    assert written["reconciliation"]["total"]["duplicates"] == rec.total.duplicates
+    # Every line carries the simulator's own id (through nginx too): "<seed>-<day>-<ep>:...".
+    assert outcome.fetched is not None
+    ids = [e.get("request_id") for e in iter_events(find_log_files([outcome.fetched.dest]))]
+    assert all(re.fullmatch(r"4-0-\d+:\d+:(next|last)", str(i)) for i in ids)
+
+
+def _repeats_of_heard_tracks(dest: Path, experiment: str, arm: str = "T1") -> int:
+    """How many times the arm recommended a track the user had already heard (any session:
+    the service's per-user state spans sessions)."""
+    events, _ = read_events([dest])
+    events = events[events[f"exp:{experiment}"] == arm].sort_values(
+        ["user", "timestamp_us", "file_order"])
+    repeats = 0
+    for _user, rows in events.groupby("user", sort=False):
+        heard: set[int] = set()
+        for message, track, recommendation in zip(rows["message"], rows["track"],
+                                                  rows["recommendation"], strict=True):
+            heard.add(int(track))
+            if message == "next" and int(recommendation) in heard:
+                repeats += 1
+    return repeats
+
+
+@pytest.mark.parametrize("balancer", ["client", pytest.param("nginx", marks=needs_nginx)])
+def test_replica_killed_mid_run(tmp_path: Path, workspace: Path,
+                                small_world: tuple[Path, Path], balancer: str) -> None:
+    outcome = _run_with(tmp_path, workspace, small_world, f"kill_{balancer}", _kill_replica,
+                        balancer=balancer)
+    _assert_exactly_once(outcome)
+    assert outcome.fetched is not None
+    assert _repeats_of_heard_tracks(outcome.fetched.dest, f"kill_{balancer}") == 0
+
+
+@pytest.mark.xfail(reason="needs stack's persistent Redis (per-user state survives a restart) "
+                          "and svc's recovery from stale pooled connections", strict=False)
+def test_redis_stopped_for_five_seconds(tmp_path: Path, workspace: Path,
+                                        small_world: tuple[Path, Path]) -> None:
+    outcome = _run_with(tmp_path, workspace, small_world, "redis_restart", _restart_redis,
+                        episodes=2500)
+    _assert_exactly_once(outcome)
+    assert outcome.simulation is not None and outcome.simulation["retried_requests"] > 0
+    assert outcome.fetched is not None
+    assert _repeats_of_heard_tracks(outcome.fetched.dest, "redis_restart") == 0
+
+
+@needs_nginx
+@pytest.mark.parametrize("inject", [_restart_nginx, _reload_nginx], ids=["kill", "reload"])
+def test_nginx_restarted_mid_run(tmp_path: Path, workspace: Path,
+                                 small_world: tuple[Path, Path],
+                                 inject: Callable[[RunState, Fault], None]) -> None:
+    name = f"nginx_{inject.__name__.strip('_')}"
+    outcome = _run_with(tmp_path, workspace, small_world, name, inject, balancer="nginx")
+    _assert_exactly_once(outcome)
+    assert outcome.fetched is not None
+    assert _repeats_of_heard_tracks(outcome.fetched.dest, name) == 0
+
+
+def test_too_many_failed_episodes_make_the_run_invalid(tmp_path: Path, workspace: Path,
+                                                       tmp_path_factory: pytest.TempPathFactory
+                                                       ) -> None:
+    # 5% of the world's tracks are missing from the service's catalog: a session that
+    # starts on one gets a 404 and fails, well above the default 1%.
+    world, artifacts = build_small_world(tmp_path_factory.mktemp("holes"), missing_tracks=100)
+    path = write_experiment(tmp_path, "lossy", artifacts, world=str(world),
+                            simulation={"episodes": 600, "seed": 3, "concurrency": 16})
+    result = CliRunner().invoke(app, ["run", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "VERDICT INVALID" in result.output
+    cache = next((workspace / "cache" / "lossy").iterdir())
+    manifest = json.loads((cache / "manifest.json").read_text())
+    failed = manifest["simulation"]["failed_episodes"]
+    assert failed > 6 and manifest["simulation"]["failed_too_many"] is True
+    report = workspace / "reports" / "lossy" / cache.name
+    written = json.loads((report / "report.json").read_text())
+    assert written["valid"] is False
+    assert any("episodes failed" in reason for reason in written["invalid_reasons"])
+    assert "VERDICT INVALID" in (report / "report.md").read_text()
+    # The report alone says so too, and exits 1 after writing its outputs.
+    alone = CliRunner().invoke(app, ["report", str(cache), "--out", str(tmp_path / "again")])
+    assert alone.exit_code == 1, alone.output
+    assert (tmp_path / "again" / "report.json").is_file()
+    # simulate alone exits 1 as well (on a fresh stack).
+    assert CliRunner().invoke(app, ["up", str(path)]).exit_code == 0
+    try:
+        simulated = CliRunner().invoke(app, ["simulate", str(path)])
+        assert simulated.exit_code == 1, simulated.output
+        assert "above simulation.max_failed_fraction" in simulated.output
+    finally:
+        CliRunner().invoke(app, ["down", str(path)])
+
+
+def test_lines_lost_to_rotation_are_detected(tmp_path: Path, workspace: Path,
+                                             small_world: tuple[Path, Path]) -> None:
+    # 20 KB files, one backup: most of the run's lines are deleted before the fetch.
+    world, artifacts = small_world
+    path = write_experiment(tmp_path, "rotated", artifacts, world=str(world),
+                            stack={"log_max_bytes": 20_000, "log_backups": 1},
+                            simulation={"episodes": 200, "seed": 6, "concurrency": 8})
+    result = CliRunner().invoke(app, ["run", str(path)])
+    assert result.exit_code == 1, result.output
+    assert "lost to log rotation" in result.output  # warned at fetch time
+    cache = next((workspace / "cache" / "rotated").iterdir())
+    manifest = json.loads((cache / "manifest.json").read_text())
+    dropped = sum(r["lines_dropped"] for r in manifest["replicas"].values())
+    assert dropped > 0 and manifest["simulation"]["failed_episodes"] == 0
+    # What was lost is exactly what is missing.
+    assert manifest["lines"] + dropped == manifest["simulation"]["acked_requests"]
+    written = json.loads((workspace / "reports" / "rotated" / cache.name
+                          / "report.json").read_text())
+    assert written["valid"] is False
+    assert written["reconciliation"]["total"]["lost_to_rotation"] == dropped
+    assert any("lost to log rotation" in r for r in written["invalid_reasons"])
+    assert any("acknowledged but" in r for r in written["invalid_reasons"])
