@@ -202,8 +202,6 @@ def test_replica_killed_mid_run(tmp_path: Path, workspace: Path,
     assert _repeats_of_heard_tracks(outcome.fetched.dest, f"kill_{balancer}") == 0
 
 
-@pytest.mark.xfail(reason="needs stack's persistent Redis (per-user state survives a restart) "
-                          "and svc's recovery from stale pooled connections", strict=False)
 def test_redis_stopped_for_five_seconds(tmp_path: Path, workspace: Path,
                                         small_world: tuple[Path, Path]) -> None:
     outcome = _run_with(tmp_path, workspace, small_world, "redis_restart", _restart_redis,
