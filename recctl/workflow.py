@@ -112,6 +112,8 @@ def make_report(loaded: LoadedExperiment, run_dir: Path, out_dir: Path, console:
     report = build_report(
         [run_dir], experiment=loaded.spec.name, control=spec.control, metrics=spec.metrics,
         primary_metric=spec.primary_metric, alpha=spec.alpha, correction=spec.correction,
+        pre_period=loaded.spec.pre_period_paths if spec.cuped is not False else None,
+        cuped=spec.cuped,
     )
     if "terminal" in spec.outputs:
         render_terminal(report, console)

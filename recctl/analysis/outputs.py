@@ -65,6 +65,7 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "srm": asdict(report.srm),
         "sessions": asdict(report.user_summary),
         "warnings": report.warnings,
+        "cuped": report.cuped.as_dict() if report.cuped is not None else None,
     }
 
 

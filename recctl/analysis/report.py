@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recctl.analysis.adjustment import CupedMode, CupedSummary, cuped_for_report
 from recctl.analysis.compare import compare_arms
 from recctl.analysis.loading import (
     check_arms,
@@ -47,6 +48,7 @@ class Report:
     seed: int | None = None
     fetch_manifest: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    cuped: CupedSummary | None = None  # None: no CUPED (off, or no pre-period)
 
     @property
     def primary(self) -> pd.DataFrame:
@@ -66,6 +68,8 @@ class Report:
                 f"{row.arm} vs {self.control}: {row.metric} {row.effect:+.2f}% "
                 f"[{row.lower:+.2f}%, {row.upper:+.2f}%], p={row.p_value:.3g} "
                 f"(adjusted {row.p_value_adjusted:.3g}): {verdict}.")
+        if self.cuped is not None:
+            lines.append(self.cuped.line(self.settings.primary_metric))
         srm = self.srm
         lines.append(f"Sample ratio: users per arm {list(srm.observed)}, p={srm.p_value:.3g}"
                      + (" - MISMATCH, distrust the table." if srm.mismatch else " - ok."))
@@ -82,16 +86,19 @@ def build_report(
     correction: CorrectionName = "holm",
     aa: bool = False,
     seed: int = 0,
+    pre_period: Any = None,
+    cuped: CupedMode = "auto",
 ) -> Report:
     """Read every log under `paths` (all replicas, rotated files) and build the report.
 
     `aa=True` ignores the arms and splits the users into two random halves (C, T1)
-    with `seed`: an A/A check of the whole pipeline.
+    with `seed`: an A/A check of the whole pipeline. `pre_period` (paths or a PrePeriod)
+    and `cuped` (auto/True/False) turn on CUPED, see recctl.analysis.adjustment.
     """
     events, read = load_events(paths)
     manifest = fetch_manifest(paths)
     return report_from_events(events, read, experiment, control, metrics, primary_metric,
-                              alpha, correction, aa, seed, manifest)
+                              alpha, correction, aa, seed, manifest, pre_period, cuped)
 
 
 def report_from_events(
@@ -106,6 +113,8 @@ def report_from_events(
     aa: bool = False,
     seed: int = 0,
     manifest: dict[str, Any] | None = None,
+    pre_period: Any = None,
+    cuped: CupedMode = "auto",
 ) -> Report:
     """The report for events already read (`read_events`' frame)."""
     metrics = list(metrics or METRICS)
@@ -128,14 +137,16 @@ def report_from_events(
     # Control first, then the others in their natural order (C, T1, T2, ...).
     arms = [control] + [a for a in arms if a != control]
     settings = ReportSettings(alpha=alpha, correction=correction, primary_metric=primary_metric)
-    table = compare_arms(users, arms, control, metrics, settings)
+    adjustment = cuped_for_report(users, arms, metrics, alpha, pre_period, cuped)
+    table = compare_arms(users, arms, control, metrics, settings, adjust=adjustment)
     srm = check_srm([counts.get(a, 0) for a in arms], threshold=settings.srm_threshold)
     arm_summary = _arm_summary(users, arms, events if not aa else None, column)
     report = Report(experiment=name, control=control, arms=arms, metrics=metrics,
                     settings=settings, table=table, arm_summary=arm_summary, users=users,
                     srm=srm, user_summary=user_summary, read=read or ReadSummary(),
                     mode="aa" if aa else "ab", seed=seed if aa else None,
-                    fetch_manifest=manifest)
+                    fetch_manifest=manifest,
+                    cuped=adjustment.summary if adjustment is not None else None)
     report.warnings.extend(_warnings(report))
     return report
 

@@ -38,6 +38,11 @@ def report(
     aa: Annotated[bool, typer.Option(
         "--aa", help="A/A mode: ignore the arms and split users into two random halves.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the A/A split.")] = 0,
+    pre_period: Annotated[list[Path] | None, typer.Option(
+        help="CUPED's pre-period: logs from before the experiment (a data folder's logs/, "
+             "an earlier run folder); repeatable.")] = None,
+    cuped: Annotated[str, typer.Option(
+        help="CUPED: auto (on when --pre-period is given), on, or off.")] = "auto",
 ) -> None:
     """Turn fetched event logs into the A/B answer.
 
@@ -54,13 +59,23 @@ def report(
     result = build_report(paths, experiment=experiment, control=control, metrics=metric,
                           primary_metric=primary_metric, alpha=alpha,
                           correction=correction,  # type: ignore[arg-type]
-                          aa=aa, seed=seed)
+                          aa=aa, seed=seed, pre_period=pre_period or None,
+                          cuped=_cuped_mode(cuped))
     console = Console()
     render_terminal(result, console)
     target = out or (paths[0] / "report" if paths[0].is_dir() else Path("report"))
     written = write_outputs(result, target, output_format or ["markdown", "json", "csv", "png"])
     names = ", ".join(sorted(p.name for p in written.values()))
     console.print(f"[dim]written to {target}: {names}[/]")
+
+
+def _cuped_mode(value: str) -> bool | str:
+    from recctl.errors import RecctlError
+
+    modes: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
+    if value not in modes:
+        raise RecctlError(f"unknown --cuped {value!r}", "use auto, on or off")
+    return modes[value]
 
 
 def plan(

@@ -1,0 +1,83 @@
+"""CUPED in the report: pre-period logs on disk, the adjusted headline and the raw figures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pandas as pd
+import pytest
+
+from recctl.analysis import build_report, write_outputs
+from recctl.analysis.preperiod import default_pre_period, load_pre_period
+from recctl.analysis.synthetic import generate_events, write_logs
+from recctl.errors import RecctlError
+
+PRIMARY = "mean_time_per_session"
+
+
+@pytest.fixture(scope="module")
+def pre_logs(ab_events: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pre-period for 80% of the experiment's users: the same users' tastes before the
+    treatments (the generator's seed, no effects), listen times jittered, so the covariate
+    correlates with the metric without equalling it and carries no treatment effect."""
+    rng = np.random.default_rng(4)
+    before = generate_events(3000, seed=11, experiment="EXP", arms=("C", "T1", "T2"))
+    users = before["user"].unique()
+    assert len(set(users) & set(ab_events["user"])) > 0.99 * len(users)  # the same users
+    kept = before[before["user"].isin(rng.choice(users, int(0.8 * len(users)),
+                                                 replace=False))]
+    jitter = rng.uniform(0.5, 1.0, len(kept))
+    kept = kept.assign(time=np.round(np.clip(kept["time"] * jitter, 0, 1), 4))
+    folder = tmp_path_factory.mktemp("data") / "logs" / "day-000"
+    write_logs(kept, folder, experiment="BOOT", replicas=1)
+    return folder.parent
+
+
+def test_pre_period_is_read_per_user(pre_logs: Path, ab_events: pd.DataFrame) -> None:
+    pre = load_pre_period([pre_logs])
+    assert 0.75 < len(pre.users) / ab_events["user"].nunique() < 0.85
+    assert PRIMARY in pre.users.columns and pre.users.index.name == "user"
+    assert default_pre_period(pre_logs.parent) == pre_logs
+    assert default_pre_period(pre_logs) is None  # no logs/ under the logs folder itself
+    with pytest.raises(RecctlError, match="does not exist"):
+        load_pre_period([pre_logs / "nope"])
+
+
+def test_adjusted_headline_with_raw_beside(ab_logs: Path, pre_logs: Path,
+                                           tmp_path: Path) -> None:
+    plain = build_report([ab_logs], cuped=False, pre_period=[pre_logs])
+    adjusted = build_report([ab_logs], pre_period=[pre_logs])  # auto: on with a pre-period
+    assert plain.cuped is None and "raw_effect" not in plain.table.columns
+    assert adjusted.cuped is not None
+    assert adjusted.cuped.users_with_pre_period / adjusted.cuped.users == pytest.approx(0.8,
+                                                                                       abs=0.02)
+    p, a = plain.primary.set_index("arm"), adjusted.primary.set_index("arm")
+    # The raw columns are exactly what the report shows without CUPED.
+    for raw, headline in (("raw_effect", "effect"), ("raw_lower", "lower"),
+                          ("raw_upper", "upper"), ("raw_delta_lower", "delta_lower"),
+                          ("raw_delta_upper", "delta_upper")):
+        assert np.allclose(a[raw], p[headline], rtol=1e-12)
+    reduction = adjusted.cuped.variance_reduction[PRIMARY]
+    assert reduction > 0.2
+    assert (a["variance_reduction"] == reduction).all() and a["cuped"].all()
+    narrower = (a["upper"] - a["lower"]) / (p["upper"] - p["lower"])
+    assert (narrower < 0.9).all()
+    # The planted +-25% effects: same side, stronger evidence.
+    assert (np.sign(a["effect"]) == np.sign(p["effect"])).all()
+    assert (a["p_value"] < p["p_value"]).all()
+    assert any("CUPED" in line for line in adjusted.summary_lines())
+    write_outputs(adjusted, tmp_path, ["json", "csv"])
+    saved = orjson.loads((tmp_path / "report.json").read_bytes())
+    assert saved["cuped"]["variance_reduction"][PRIMARY] == pytest.approx(reduction)
+    assert "raw_effect" in saved["comparisons"][0]
+    assert "raw_effect" in (tmp_path / "comparisons.csv").read_text().splitlines()[0]
+
+
+def test_cuped_modes(ab_logs: Path) -> None:
+    assert build_report([ab_logs]).cuped is None  # auto without a pre-period: off
+    with pytest.raises(RecctlError, match="no pre-period"):
+        build_report([ab_logs], cuped=True)
+    with pytest.raises(RecctlError, match="true, false or auto"):
+        build_report([ab_logs], cuped="yes", pre_period=[ab_logs])
