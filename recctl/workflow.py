@@ -56,6 +56,7 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
     any botify-compatible endpoints); returns a summary, saved as simulation.json in the
     run folder when there is one."""
     from recctl.sim.http_runner import run_http_simulation
+    from recctl.sim.monitor import monitor_for
     from recctl.sim.rendering import render_summary
     from recctl.sim.user_model import load_user_model
     from recctl.sim.world_io import load_world
@@ -71,12 +72,18 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
     if targets is None:
         assert state is not None, "a run state or explicit targets are needed"
         targets = simulation_targets(state)
+    monitor = monitor_for(loaded, world.n_users, console)
     result = run_http_simulation(
         world, user_model, targets, episodes=sim.episodes, days=sim.days,
         seed=sim.seed, concurrency=sim.concurrency, console=console,
+        on_episode=monitor.on_episode if monitor is not None else None,
     )
     render_summary(result, console)
     summary = simulation_summary(result)
+    if monitor is not None:
+        summary["sequential"] = monitor.summary()
+        if monitor.stop_reason:
+            console.print(f"[bold]Sequential test: {monitor.stop_reason}[/]")
     if state is not None:
         (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
         result.episode_frame().to_csv(state.path / EPISODES_FILE, index=False)

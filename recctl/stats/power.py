@@ -19,3 +19,11 @@ def users_per_arm(std: float, mde_absolute: float, alpha: float = 0.05, power: f
     n = TTestIndPower().solve_power(effect_size=effect_size, alpha=alpha, power=power,
                                     ratio=ratio, alternative="two-sided")
     return int(math.ceil(n))
+
+
+def expected_distinct_users(population: int, episodes: float) -> float:
+    """Distinct users after `episodes` uniform draws from `population`: U (1 - (1 - 1/U)^E)."""
+    if population <= 0:
+        return 0.0
+    return population * -math.expm1(episodes * math.log1p(-1.0 / population)) \
+        if population > 1 else float(episodes > 0)
