@@ -81,3 +81,30 @@ def test_cuped_modes(ab_logs: Path) -> None:
         build_report([ab_logs], cuped=True)
     with pytest.raises(RecctlError, match="true, false or auto"):
         build_report([ab_logs], cuped="yes", pre_period=[ab_logs])
+
+
+def _experiment_file(folder: Path, extra: str) -> Path:
+    path = folder / "exp.yml"
+    path.write_text("name: e\ndata: data\narms:\n  C: {type: top_pop}\n  T1: {type: top_pop}\n"
+                    + extra)
+    return path
+
+
+def test_experiment_file_cuped_keys(tmp_path: Path, pre_logs: Path) -> None:
+    from recctl.spec import parse_experiment
+
+    spec = parse_experiment(_experiment_file(tmp_path, "")).spec
+    assert spec.report.cuped == "auto" and spec.pre_period_paths == []  # no DATA/logs
+    assert spec.simulation.stop_early is False and spec.simulation.peek_every == 500
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "logs").symlink_to(pre_logs, target_is_directory=True)
+    assert parse_experiment(_experiment_file(tmp_path, "")).spec.pre_period_paths == [
+        tmp_path.resolve() / "data" / "logs"]
+    spec = parse_experiment(_experiment_file(
+        tmp_path, "report: {cuped: true, pre_period: old/run}\n"
+                  "simulation: {stop_early: true, peek_every: 100}\n")).spec
+    assert spec.report.cuped is True and spec.simulation.peek_every == 100
+    assert spec.pre_period_paths == [tmp_path.resolve() / "old" / "run"]
+    for bad in ("report: {cuped: maybe}\n", "simulation: {peek_every: 0}\n"):
+        with pytest.raises(RecctlError, match="cuped|peek_every"):
+            parse_experiment(_experiment_file(tmp_path, bad))
