@@ -17,6 +17,12 @@ from recctl.errors import RecctlError
 PRIMARY = "mean_time_per_session"
 
 
+@pytest.fixture(autouse=True)
+def _workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pre-period cache goes to a temporary workspace, not the checkout."""
+    monkeypatch.setenv("RECCTL_HOME", str(tmp_path))
+
+
 @pytest.fixture(scope="module")
 def pre_logs(ab_events: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A pre-period for 80% of the experiment's users: the same users' tastes before the
@@ -108,3 +114,15 @@ def test_experiment_file_cuped_keys(tmp_path: Path, pre_logs: Path) -> None:
     for bad in ("report: {cuped: maybe}\n", "simulation: {peek_every: 0}\n"):
         with pytest.raises(RecctlError, match="cuped|peek_every"):
             parse_experiment(_experiment_file(tmp_path, bad))
+
+
+def test_pre_period_cache(pre_logs: Path, tmp_path: Path) -> None:
+    fresh = load_pre_period([pre_logs])
+    stored = list((tmp_path / "cache" / "pre-period").glob("*.npz"))
+    assert len(stored) == 1
+    again = load_pre_period([pre_logs])
+    pd.testing.assert_frame_equal(again.users, fresh.users, check_dtype=False)
+    assert again.lines == fresh.lines
+    stored[0].write_bytes(b"damaged")  # rebuilt, not trusted
+    pd.testing.assert_frame_equal(load_pre_period([pre_logs]).users, fresh.users,
+                                  check_dtype=False)
