@@ -38,12 +38,19 @@ class CupedSummary:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
-    def line(self, metric: str) -> str:
+    def line(self, metric: str, rows: pd.DataFrame | None = None) -> str:
+        """One summary line; `rows` (the primary metric's table rows) add the raw figures."""
         share = self.users_with_pre_period / self.users if self.users else 0.0
         reduction = self.variance_reduction.get(metric, float("nan"))
+        raw = ""
+        if rows is not None and "raw_effect" in rows.columns:
+            raw = "; ".join(f"{r.arm} {r.raw_effect:+.2f}% [{r.raw_lower:+.2f}%, "
+                            f"{r.raw_upper:+.2f}%]" for r in rows.itertuples()
+                            if r.raw_effect == r.raw_effect)
+            raw = f" Unadjusted: {raw}." if raw else ""
         return (f"CUPED: {metric} adjusted by each user's pre-period value "
-                f"({share:.0%} of users have one); variance reduced by {reduction:.0%}. "
-                f"The raw estimate is in the JSON/CSV (raw_*).")
+                f"({share:.0%} of users have one); variance reduced by {reduction:.0%}."
+                f"{raw}")
 
 
 class CupedAdjustment:

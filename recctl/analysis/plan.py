@@ -156,6 +156,33 @@ def plan_experiment(events: pd.DataFrame, users: pd.DataFrame, control: str,
     return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
 
 
+def plan_without_world(users: pd.DataFrame, control: str, metrics: Sequence[str],
+                       mde_percent: float, alpha: float = 0.05, power: float = 0.8,
+                       arms: int = 2) -> pd.DataFrame:
+    """The textbook users per arm from the pilot's control arm, when no world is given.
+
+    Said loudly in each row's note: without the population and the simulator's draw this
+    cannot tell episodes, nor whether the world even has that many users.
+    """
+    base = users[users["arm"].astype(str) == control]
+    if len(base) < 2:
+        raise RecctlError(f"the control arm {control!r} has fewer than two users",
+                          "plan from a pilot run with more traffic")
+    frames = []
+    for metric in metrics:
+        stat = SampleMeanStatistic.from_values(base[metric].to_numpy())
+        if stat.variance <= 0 or stat.mean == 0:
+            frames.append(pd.DataFrame([{"metric": metric, "note": "no variance: not planned"}],
+                                       columns=list(PLAN_COLUMNS)))
+            continue
+        row = plan_from_variance(stat.variance, stat.mean, mde_percent, alpha, power, arms,
+                                 metric)
+        row["note"] = ("no world given (--world or --file): textbook users per arm only; "
+                       "the world's population and sessions per user are not accounted for")
+        frames.append(row)
+    return pd.concat(frames, ignore_index=True)
+
+
 def plan_from_variance(variance: float, mean: float, mde_percent: float, alpha: float = 0.05,
                        power: float = 0.8, arms: int = 2, metric: str = "metric"
                        ) -> pd.DataFrame:

@@ -69,7 +69,7 @@ class Report:
                 f"[{row.lower:+.2f}%, {row.upper:+.2f}%], p={row.p_value:.3g} "
                 f"(adjusted {row.p_value_adjusted:.3g}): {verdict}.")
         if self.cuped is not None:
-            lines.append(self.cuped.line(self.settings.primary_metric))
+            lines.append(self.cuped.line(self.settings.primary_metric, self.primary))
         srm = self.srm
         lines.append(f"Sample ratio: users per arm {list(srm.observed)}, p={srm.p_value:.3g}"
                      + (" - MISMATCH, distrust the table." if srm.mismatch else " - ok."))

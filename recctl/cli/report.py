@@ -122,7 +122,12 @@ def plan(
     Example: recctl plan cache/contextualmod_vs_dssm/RUN -f experiments/contextualmod-vs-dssm.yml
     """
     from recctl.analysis import api
-    from recctl.analysis.plan import plan_experiment, plan_from_variance, world_population
+    from recctl.analysis.plan import (
+        plan_experiment,
+        plan_from_variance,
+        plan_without_world,
+        world_population,
+    )
     from recctl.analysis.preperiod import load_pre_period
     from recctl.errors import RecctlError
 
@@ -142,8 +147,10 @@ def plan(
     elif paths:
         world_dir = world or (spec.world_dir if spec else None)
         if world_dir is None:
-            raise RecctlError("the plan needs the world's population",
-                              "pass --world DATA/world or --file EXPERIMENT.yml")
+            users = api.user_level(api.load(*paths), experiment)
+            table = plan_without_world(users, control, metrics, mde, alpha, power, arms)
+            _print_plan(table, mde, alpha, power, arms, None)
+            return
         mode = _cuped_mode(cuped)
         pre_paths = pre_period or (spec.pre_period_paths if spec else [])
         if mode is True and not pre_paths:

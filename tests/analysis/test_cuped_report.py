@@ -73,7 +73,8 @@ def test_adjusted_headline_with_raw_beside(ab_logs: Path, pre_logs: Path,
     # The planted +-25% effects: same side, stronger evidence.
     assert (np.sign(a["effect"]) == np.sign(p["effect"])).all()
     assert (a["p_value"] < p["p_value"]).all()
-    assert any("CUPED" in line for line in adjusted.summary_lines())
+    cuped_line = next(line for line in adjusted.summary_lines() if line.startswith("CUPED"))
+    assert f"{p.loc['T1', 'effect']:+.2f}%" in cuped_line  # the raw estimate, shown too
     write_outputs(adjusted, tmp_path, ["json", "csv"])
     saved = orjson.loads((tmp_path / "report.json").read_bytes())
     assert saved["cuped"]["variance_reduction"][PRIMARY] == pytest.approx(reduction)

@@ -112,5 +112,8 @@ def test_plan_command(ab_logs: Path, tmp_path: Path) -> None:
                                       "2", "--episodes", "1000"])
     assert result.exit_code == 0, result.output
     assert "not detectable in this world" in result.output and "800 users" in result.output
-    missing = CliRunner().invoke(app, ["plan", str(ab_logs)])
-    assert isinstance(missing.exception, RecctlError) and "--world" in str(missing.exception)
+    textbook = CliRunner().invoke(app, ["plan", str(ab_logs), "--arms", "3"], terminal_width=200)
+    assert textbook.exit_code == 0, textbook.output
+    assert "no world given" in textbook.output and "0.025 each" in textbook.output
+    nothing = CliRunner().invoke(app, ["plan"])
+    assert isinstance(nothing.exception, RecctlError)
