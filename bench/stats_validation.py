@@ -266,8 +266,11 @@ def plan_check(setup: Setup, replicates: int, console: Console, rates: Rates,
         result = simulate_in_process(setup.world, setup.model, setup.control, episodes=episodes,
                                      seed=50_000 + r, day=DAY)
         users = scaled(users_frame(result, setup.world.n_users, experiment), 0.05)
-        rates.count("power_raw", bool(primary_row(users, setup, False)["significant"]))
-        rates.count("power_cuped", bool(primary_row(users, setup, True)["significant"]))
+        for tag, cuped in (("raw", False), ("cuped", True)):
+            row = primary_row(users, setup, cuped)
+            rates.count(f"power_{tag}", bool(row["significant"]))
+            rates.count(f"power_{tag}_delta", bool(row["delta_lower"] > 0
+                                                   or row["delta_upper"] < 0))
         if (r + 1) % max(replicates // 5, 1) == 0:
             console.print(f"  power {r + 1}/{replicates} ({time.perf_counter() - started:.0f} s)")
     return promised
@@ -312,15 +315,14 @@ def report(rates: Rates, promised: dict[str, float], alpha: float, console: Cons
             rate_row(f"coverage at +{effect:.0%}, course Welch interval{label}",
                      f"cover_welch_{tag}_{effect}", "(for contrast)", lambda v, lo, hi: True)
     if promised:
-        raw_target = promised["raw"]
-        rate_row(f"power at +5%, {promised['episodes']:,.0f} episodes, no CUPED", "power_raw",
-                 f"plan: {raw_target:.1%} +- 5 pts",
-                 lambda v, lo, hi: abs(v - raw_target) <= 0.05)
-        if promised["cuped"] == promised["cuped"]:
-            cuped_target = promised["cuped"]
-            rate_row(f"power at +5%, {promised['episodes']:,.0f} episodes, CUPED", "power_cuped",
-                     f"plan: {cuped_target:.1%} +- 5 pts",
-                     lambda v, lo, hi: abs(v - cuped_target) <= 0.05)
+        for tag, label in (("raw", "no CUPED"), ("cuped", "CUPED")):
+            target = promised[tag]
+            if target != target:
+                continue
+            for suffix, how in (("", "report's sig"), ("_delta", "delta interval excludes 0")):
+                rate_row(f"power at +5%, {promised['episodes']:,.0f} episodes, {label} "
+                         f"({how})", f"power_{tag}{suffix}", f"plan: {target:.1%} +- 5 pts",
+                         lambda v, lo, hi, t=target: abs(v - t) <= 0.05)
     users = np.mean(rates.values.get("users", [float("nan")]))
     for loss in (0.10, 0.05, 0.0):
         rate_row(f"SRM warned (p<0.01), {loss:.0%} of T1 lost, ~{users:,.0f} users",
