@@ -24,6 +24,9 @@ from recctl.stats.statistics import SampleMeanStatistic
 ADJUSTMENT_COLUMNS = ("cuped", "variance_reduction", "theta", "raw_effect", "raw_lower",
                       "raw_upper", "raw_p_value", "raw_delta_lower", "raw_delta_upper",
                       "raw_delta_p_value")
+# Latency is the service's guardrail, not the user's behaviour: its pre-period (often
+# in-process logs with latency 0) says nothing about it, so it is never adjusted.
+NOT_ADJUSTED = ("mean_request_latency",)
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ class CupedAdjustment:
         arm_of = users["arm"].astype(str).to_numpy()
         self.results: dict[str, CupedResult] = {}
         for metric in metrics:
-            if metric not in pre.columns:
+            if metric not in pre.columns or metric in NOT_ADJUSTED:
                 continue
             z = covariate_matrix(pre[metric].reindex(users.index).to_numpy(dtype=np.float64))
             y = users[metric].to_numpy(dtype=np.float64)

@@ -75,6 +75,10 @@ def test_adjusted_headline_with_raw_beside(ab_logs: Path, pre_logs: Path,
     assert (a["p_value"] < p["p_value"]).all()
     cuped_line = next(line for line in adjusted.summary_lines() if line.startswith("CUPED"))
     assert f"{p.loc['T1', 'effect']:+.2f}%" in cuped_line  # the raw estimate, shown too
+    latency = adjusted.table[adjusted.table["metric"] == "mean_request_latency"]
+    plain_latency = plain.table[plain.table["metric"] == "mean_request_latency"]
+    assert not latency["cuped"].any()  # a guardrail of the service: never adjusted
+    assert np.allclose(latency["effect"], plain_latency["effect"])
     write_outputs(adjusted, tmp_path, ["json", "csv"])
     saved = orjson.loads((tmp_path / "report.json").read_bytes())
     assert saved["cuped"]["variance_reduction"][PRIMARY] == pytest.approx(reduction)
