@@ -117,3 +117,18 @@ def test_plan_command(ab_logs: Path, tmp_path: Path) -> None:
     assert "no world given" in textbook.output and "0.025 each" in textbook.output
     nothing = CliRunner().invoke(app, ["plan"])
     assert isinstance(nothing.exception, RecctlError)
+
+
+def test_plan_is_cuped_aware(pilot: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    events, users = pilot
+    rng = np.random.default_rng(2)
+    pre = users[["mean_time_per_session", "time"]] * rng.lognormal(0, 0.3, (len(users), 1))
+    pre = pre.iloc[: int(0.9 * len(pre))]  # some users have no pre-period
+    plain = plan_experiment(events, users, "C", ["mean_time_per_session"], 10,
+                            population=1_000_000).iloc[0]
+    cuped = plan_experiment(events, users, "C", ["mean_time_per_session"], 10,
+                            population=1_000_000, pre=pre).iloc[0]
+    assert not plain["cuped"] and cuped["cuped"]
+    assert 0.2 < cuped["variance_reduction"] < 1
+    assert cuped["episodes_total"] < plain["episodes_total"]
+    assert cuped["power"] >= 0.8
