@@ -80,13 +80,18 @@ def pilot(ab_logs: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_plan_on_a_pilot(pilot: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     events, users = pilot
-    parts = variance_components(events, users, "C", "mean_time_per_session")
+    parts = variance_components(events, users, "C", "mean_time_per_session", pool_arms=False)
     control = users[users["arm"] == "C"]["mean_time_per_session"]
     assert parts.mean > 0 and parts.between > 0 and parts.within > 0
     # The components rebuild the pilot's variance of user values, at its own sessions.
     k = users[users["arm"] == "C"]["sessions"].to_numpy()
     rebuilt = parts.between + parts.within * (1 / k).mean()
     assert rebuilt == pytest.approx(control.var(), rel=1e-6)
+    # Pooled over arms, each relative to its own mean: the arms' planted +-25% effects
+    # on session length do not make the pooled figures those of a mixture.
+    pooled = variance_components(events, users, "C", "mean_time_per_session")
+    assert pooled.mean == parts.mean
+    assert 0.5 < pooled.between / parts.between < 2 and 0.5 < pooled.within / parts.within < 2
     table = plan_experiment(events, users, "C", ["mean_time_per_session", "time", "sessions",
                             "mean_request_latency"], 10, population=1_000_000, arms=3,
                             episodes=50_000).set_index("metric")
