@@ -184,10 +184,11 @@ def srm_hits(users: pd.DataFrame, loss: float) -> tuple[bool, bool]:
     return p < 0.01, p < 0.001
 
 
-def run_aa(setup: Setup, replicates: int, console: Console, rates: Rates) -> None:
+def run_aa(setup: Setup, replicates: int, console: Console, rates: Rates,
+           first: int = 0) -> None:
     """A/A replicates: false positives, coverage by injection, peeking, SRM."""
     started = time.perf_counter()
-    for r in range(replicates):
+    for r in range(first, first + replicates):
         experiment = f"aa-validation-{r}"
         result = simulate_in_process(setup.world, setup.model, setup.control,
                                      episodes=setup.episodes, seed=10_000 + r, day=DAY)
@@ -211,8 +212,8 @@ def run_aa(setup: Setup, replicates: int, console: Console, rates: Rates) -> Non
             rates.count(f"srm_warn_{loss}", warned)
             rates.count(f"srm_flag_{loss}", flagged)
         rates.add("users", float(len(users)))
-        if (r + 1) % max(replicates // 10, 1) == 0:
-            console.print(f"  A/A {r + 1}/{replicates} "
+        if (r + 1 - first) % max(replicates // 10, 1) == 0:
+            console.print(f"  A/A {r + 1 - first}/{replicates} "
                           f"({time.perf_counter() - started:.0f} s)")
 
 
@@ -376,6 +377,9 @@ def main() -> int:
                         help="episodes per replicate (the headline experiment's)")
     parser.add_argument("--pilot-episodes", type=int, default=30_000)
     parser.add_argument("--alpha", type=float, default=0.05)
+    parser.add_argument("--first-replicate", type=int, default=0,
+                        help="number of the first A/A replicate (its seed and name): another "
+                             "batch of new replicates to pool with an earlier run's")
     parser.add_argument("--quick", action="store_true",
                         help="few replicates (40 A/A, 20 power, 1 headline seed): does it work?")
     parser.add_argument("--skip", action="append", default=[], choices=["aa", "power", "headline"])
@@ -395,7 +399,7 @@ def main() -> int:
     if "headline" not in args.skip:
         headline_widths(setup, args.headline_seeds, rates)
     if "aa" not in args.skip:
-        run_aa(setup, args.replicates, console, rates)
+        run_aa(setup, args.replicates, console, rates, args.first_replicate)
     if "power" not in args.skip:
         promised = plan_check(setup, args.power_replicates, console, rates, args.pilot_episodes)
     failures = report(rates, promised, args.alpha, console)
