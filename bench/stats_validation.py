@@ -355,7 +355,7 @@ def report(rates: Rates, promised: dict[str, float], alpha: float, console: Cons
                       f"{promised['raw_max']:.1%}"
                       + (" (not detectable at 80% in this world)"
                          if not promised["raw_detectable"] else ""))
-    for loss in (0.05, 0.10):
+    for loss in (0.05, 0.10) if users == users else ():  # only after the A/A replicates
         # Losing `loss` of one arm moves each arm's count ~loss x users / 4 from the
         # expected half; the split's own noise has sd sqrt(users) / 2.
         shift = loss * users / 4 / (np.sqrt(users) / 2)
