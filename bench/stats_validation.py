@@ -381,7 +381,8 @@ def main() -> int:
                         help="number of the first A/A replicate (its seed and name): another "
                              "batch of new replicates to pool with an earlier run's")
     parser.add_argument("--quick", action="store_true",
-                        help="few replicates (40 A/A, 20 power, 1 headline seed): does it work?")
+                        help="few replicates (40 A/A, 20 power, 1 headline seed): does it "
+                             "work? (its pass/fail marks are noise at that size)")
     parser.add_argument("--skip", action="append", default=[], choices=["aa", "power", "headline"])
     args = parser.parse_args()
     if args.quick:
