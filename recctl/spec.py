@@ -124,6 +124,10 @@ class SimulationSpec(_Strict):
     user_model: Path | None = None
     # More failed episodes than this fraction and the run's answer is invalid (exit 1).
     max_failed_fraction: float = Field(0.01, ge=0, le=1)
+    # Sequential testing (recctl.sim.monitor): the primary metric's running effect and its
+    # always-valid interval every `peek_every` episodes; stop when it excludes 0.
+    stop_early: bool = False
+    peek_every: int = Field(500, ge=1)
 
 
 class ReportSpec(_Strict):
@@ -139,6 +143,10 @@ class ReportSpec(_Strict):
     control: str = "C"
     correction: Literal["holm", "none"] = "holm"
     outputs: list[OutputName] = Field(default_factory=lambda: list(OUTPUTS))
+    # CUPED: "auto" adjusts by the pre-period when there is one (`pre_period`, else the
+    # data folder's bootstrap logs DATA/logs/); true requires one; false turns it off.
+    cuped: bool | Literal["auto"] = "auto"
+    pre_period: Path | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -239,6 +247,17 @@ class Experiment(_Strict):
     @property
     def world_dir(self) -> Path:
         return self.world if self.world is not None else self.data / "world"
+
+    @property
+    def pre_period_paths(self) -> list[Path]:
+        """Where CUPED's pre-period comes from: report.pre_period, else DATA/logs if it
+        holds logs, else nothing (CUPED then stays off unless report.cuped is true)."""
+        from recctl.analysis.preperiod import default_pre_period
+
+        if self.report.pre_period is not None:
+            return [self.report.pre_period]
+        found = default_pre_period(self.data)
+        return [found] if found is not None else []
 
     @property
     def arm_list(self) -> list[str]:
@@ -350,7 +369,8 @@ def parse_experiment(path: str | Path) -> LoadedExperiment:
     simulation = spec.simulation.model_copy(
         update={"user_model": _resolve(base, spec.simulation.user_model)}
     )
-    spec = spec.model_copy(update={**updates, "simulation": simulation})
+    report = spec.report.model_copy(update={"pre_period": _resolve(base, spec.report.pre_period)})
+    spec = spec.model_copy(update={**updates, "simulation": simulation, "report": report})
     config_hash = hashlib.sha256(
         yaml.safe_dump(raw, sort_keys=True).encode("utf-8")
     ).hexdigest()[:16]

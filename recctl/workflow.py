@@ -66,6 +66,7 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
     any botify-compatible endpoints); returns a summary, saved as simulation.json in the
     run folder when there is one."""
     from recctl.sim.http_runner import run_http_simulation
+    from recctl.sim.monitor import monitor_for
     from recctl.sim.rendering import render_summary
     from recctl.sim.user_model import load_user_model
     from recctl.sim.world_io import load_world
@@ -81,10 +82,12 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
     if targets is None:
         assert state is not None, "a run state or explicit targets are needed"
         targets = simulation_targets(state)
+    monitor = monitor_for(loaded, world.n_users, console)
     try:
         result = run_http_simulation(
             world, user_model, targets, episodes=sim.episodes, days=sim.days,
             seed=sim.seed, concurrency=sim.concurrency, console=console,
+            on_episode=monitor.on_episode if monitor is not None else None,
         )
     except KeyboardInterrupt:
         if state is not None:  # a later fetch must know this run's logs are partial
@@ -93,6 +96,10 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
         raise
     render_summary(result, console)
     summary = simulation_summary(result, sim.max_failed_fraction)
+    if monitor is not None:
+        summary["sequential"] = monitor.summary()
+        if monitor.stop_reason:
+            console.print(f"[bold]Sequential test: {monitor.stop_reason}[/]")
     if summary["failed_too_many"]:
         console.print(f"[bold red]{result.failed_episodes:,} of {result.episodes:,} episodes "
                       f"failed ({result.failed_fraction:.1%}), above "
@@ -140,6 +147,8 @@ def make_report(loaded: LoadedExperiment, run_dir: Path, out_dir: Path, console:
         [run_dir], experiment=loaded.spec.name, control=spec.control, metrics=spec.metrics,
         primary_metric=spec.primary_metric, alpha=spec.alpha, correction=spec.correction,
         guardrails=spec.guardrails, expected_arms=loaded.spec.arm_list,
+        pre_period=loaded.spec.pre_period_paths if spec.cuped is not False else None,
+        cuped=spec.cuped,
     )
     if "terminal" in spec.outputs:
         render_terminal(report, console)

@@ -73,6 +73,7 @@ def report_as_dict(report: Report) -> dict[str, Any]:
         "sessions": asdict(report.user_summary),
         "warnings": report.warnings,
         **validity_json(report),
+        "cuped": report.cuped.as_dict() if report.cuped is not None else None,
     }
 
 

@@ -11,6 +11,7 @@ import mmh3
 import numpy as np
 import pandas as pd
 
+from recctl.analysis.adjustment import CupedMode, CupedSummary, cuped_for_report
 from recctl.analysis.compare import compare_arms, error_code
 from recctl.analysis.loading import (
     check_arms,
@@ -63,6 +64,7 @@ class Report:
     # Acknowledged vs logged vs read, and why the verdict cannot be trusted (empty: valid).
     reconciliation: Reconciliation = field(default_factory=Reconciliation)
     invalid_reasons: list[str] = field(default_factory=list)
+    cuped: CupedSummary | None = None  # None: no CUPED (off, or no pre-period)
 
     @property
     def valid(self) -> bool:
@@ -148,6 +150,8 @@ class Report:
         for (metric, code), rows in others.groupby(["metric", "error"], sort=False):
             lines.append(f"Not tested: {metric} for {', '.join(rows['arm'])} "
                          f"({_explain(str(code))}).")
+        if self.cuped is not None:
+            lines.append(self.cuped.line(self.settings.primary_metric, self.primary))
         lines.append(self.srm_line())
         return lines + self.warnings
 
@@ -187,6 +191,8 @@ def build_report(
     seed: int = 0,
     guardrails: Sequence[str] | None = None,
     expected_arms: Sequence[str] | None = None,
+    pre_period: Any = None,
+    cuped: CupedMode = "auto",
 ) -> Report:
     """Read every log under `paths` (all replicas, rotated files) and build the report.
 
@@ -194,6 +200,8 @@ def build_report(
     the user id with `seed`: an A/A check of the whole pipeline. `expected_arms`: the
     experiment file's arms (default: the `experiment.yml` that fetch copies into a run
     folder, when there is one); arms in the logs outside it are reported untestable.
+    `pre_period` (paths or a PrePeriod) and `cuped` (auto/True/False) turn on CUPED, see
+    recctl.analysis.adjustment.
     """
     from recctl.analysis.loading import stored_experiment
 
@@ -204,7 +212,7 @@ def build_report(
         expected_arms = stored.arms if stored else None
     report = report_from_events(events, read, experiment, control, metrics, primary_metric,
                                 alpha, correction, aa, seed, manifest, guardrails,
-                                expected_arms)
+                                expected_arms, pre_period, cuped)
     if manifest is not None and len(paths) > 1:
         # One run's manifest cannot account for logs read from several folders.
         report.reconciliation = reconcile(None, report.read, events)
@@ -228,6 +236,8 @@ def report_from_events(
     manifest: dict[str, Any] | None = None,
     guardrails: Sequence[str] | None = None,
     expected_arms: Sequence[str] | None = None,
+    pre_period: Any = None,
+    cuped: CupedMode = "auto",
 ) -> Report:
     """The report for events already read (`read_events`' frame).
 
@@ -271,9 +281,11 @@ def report_from_events(
     arms = [control] + [a for a in arms if a != control]
     settings = ReportSettings(alpha=alpha, correction=correction,
                               primary_metric=primary_metric, guardrails=roles)
-    table = compare_arms(users, arms, control, metrics, settings,
-                         untestable={a: messages.UNKNOWN_ARM for a in unknown_arms})
     srm_arms = [a for a in arms if a not in unknown_arms]
+    adjustment = cuped_for_report(users, srm_arms, metrics, alpha, pre_period, cuped)
+    table = compare_arms(users, arms, control, metrics, settings,
+                         untestable={a: messages.UNKNOWN_ARM for a in unknown_arms},
+                         adjust=adjustment)
     srm = check_srm([counts.get(a, 0) for a in srm_arms], threshold=settings.srm_threshold,
                     warn_threshold=settings.srm_warn_threshold)
     arm_summary = _arm_summary(users, arms, events if not aa else None, column)
@@ -282,7 +294,8 @@ def report_from_events(
                     srm=srm, user_summary=user_summary, read=read or ReadSummary(),
                     mode="aa" if aa else "ab", seed=seed if aa else None,
                     fetch_manifest=manifest, unknown_arms=unknown_arms,
-                    latency_outliers=_latency_outliers(events, column))
+                    latency_outliers=_latency_outliers(events, column),
+                    cuped=adjustment.summary if adjustment is not None else None)
     report.reconciliation = reconcile(manifest, report.read, events)
     report.invalid_reasons = invalid_reasons(report.reconciliation)
     report.warnings.extend(_warnings(report))

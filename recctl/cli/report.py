@@ -46,6 +46,13 @@ def report(
         "--aa", help="A/A mode: ignore the arms and split users into two halves by a hash "
                      "of the user id with --seed.")] = False,
     seed: Annotated[int, typer.Option(help="Seed of the A/A split's hash.")] = 0,
+    pre_period: Annotated[list[Path] | None, typer.Option(
+        help="CUPED's pre-period: logs from before the experiment (a data folder's logs/, "
+             "an earlier run folder); repeatable. Default: the run folder's stored one.")]
+        = None,
+    cuped: Annotated[str | None, typer.Option(
+        help="CUPED: auto (on when there is a pre-period), on, or off. Default: the run "
+             "folder's report settings, else auto.")] = None,
 ) -> None:
     """Turn fetched event logs into the A/B answer.
 
@@ -75,6 +82,8 @@ def report(
         guardrails=guardrail if guardrail is not None
         else [g for g in spec.guardrails if g in (metric or spec.metrics)],
         expected_arms=stored.arms if stored else None,
+        pre_period=pre_period or ([spec.pre_period] if spec.pre_period else None),
+        cuped=_cuped_mode(cuped) if cuped is not None else spec.cuped,
     )
     formats = output_format or [f for f in spec.outputs if f != "terminal"]
     console = Console()
@@ -90,53 +99,137 @@ def report(
         raise typer.Exit(1)
 
 
+def _cuped_mode(value: str) -> bool | str:
+    from recctl.errors import RecctlError
+
+    modes: dict[str, bool | str] = {"auto": "auto", "on": True, "off": False}
+    if value not in modes:
+        raise RecctlError(f"unknown --cuped {value!r}", "use auto, on or off")
+    return modes[value]
+
+
 def plan(
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="A previous run's logs, to take the control arm's variance from.")] = None,
+        help="A pilot run's logs, to take the control arm's variance from.")] = None,
     mde: Annotated[float, typer.Option(
         help="Minimum detectable effect, in % of the control mean.")] = 5.0,
     metric: Annotated[list[str] | None, typer.Option(
-        help="A metric to plan for (repeatable). Default: all.")] = None,
-    alpha: Annotated[float, typer.Option(help="Significance level.")] = 0.05,
+        help="A metric to plan for (repeatable). Default: the primary metric "
+             "(mean_time_per_session, or the --file's).")] = None,
+    alpha: Annotated[float | None, typer.Option(
+        help="The family's significance level (default 0.05, or the --file's); each "
+             "treatment arm is tested at alpha / (arms - 1), as the report does.")] = None,
     power: Annotated[float, typer.Option(help="Power to reach.")] = 0.8,
-    arms: Annotated[int, typer.Option(help="Number of arms, control included.")] = 2,
-    experiment: Annotated[str | None, typer.Option(help="Experiment in the logs.")] = None,
-    control: Annotated[str, typer.Option(help="The control arm.")] = "C",
+    arms: Annotated[int | None, typer.Option(
+        help="Number of arms, control included (default 2, or the --file's).")] = None,
+    experiment: Annotated[str | None, typer.Option(help="Experiment in the pilot logs.")] = None,
+    control: Annotated[str | None, typer.Option(help="The control arm (default C).")] = None,
+    file: Annotated[Path | None, typer.Option(
+        "--file", "-f", help="An experiment file: its world, pre-period, arms, alpha, control "
+                             "and primary metric are the plan's defaults.")] = None,
+    world: Annotated[Path | None, typer.Option(
+        help="The world folder (its population caps the users an experiment can "
+             "reach). Default: the --file's.")] = None,
+    pre_period: Annotated[list[Path] | None, typer.Option(
+        help="Pre-period logs for a CUPED-aware plan (default: the --file's data logs).")
+    ] = None,
+    cuped: Annotated[str, typer.Option(
+        help="auto (with a pre-period), on, or off.")] = "auto",
+    episodes: Annotated[int | None, typer.Option(
+        help="Also show the power at this many episodes.")] = None,
     variance: Annotated[float | None, typer.Option(
-        help="A user-level variance, instead of logs (needs --mean).")] = None,
+        help="A user-level variance, instead of logs (needs --mean; no world, no episodes).")
+    ] = None,
     mean: Annotated[float | None, typer.Option(help="The metric's mean, with --variance.")] = None,
 ) -> None:
-    """Users and episodes needed to detect --mde with the given power.
+    """Episodes needed to detect --mde with the given power, in this world.
 
-    Uses statsmodels' power for a two-sample t-test on user-level values.
+    Models the simulator: each episode draws one of the world's users, so E episodes reach
+    U (1 - (1 - 1/U)^E) distinct users with Binomial(E, 1/U) sessions each; the per-user
+    variance comes from the pilot's control arm (between users + within a user's
+    sessions). Says so when no number of episodes reaches the power.
 
-    Example: recctl plan cache/contextualmod_vs_dssm/RUN --mde 5
+    Example: recctl plan cache/contextualmod_vs_dssm/RUN -f experiments/contextualmod-vs-dssm.yml
     """
     from recctl.analysis import api
-    from recctl.analysis.plan import plan_from_users, plan_from_variance
+    from recctl.analysis.plan import (
+        plan_experiment,
+        plan_from_variance,
+        plan_without_world,
+        world_population,
+    )
+    from recctl.analysis.preperiod import load_pre_period
     from recctl.errors import RecctlError
 
+    spec = None
+    if file is not None:
+        from recctl.spec import parse_experiment
+
+        spec = parse_experiment(file).spec
+    alpha = alpha if alpha is not None else (spec.report.alpha if spec else 0.05)
+    arms = arms if arms is not None else (len(spec.arms) if spec else 2)
+    control = control or (spec.report.control if spec else "C")
+    metrics = metric or [spec.report.primary_metric if spec else "mean_time_per_session"]
     if variance is not None:
         if mean is None:
             raise RecctlError("--variance needs --mean", "the MDE is relative to the mean")
         table = plan_from_variance(variance, mean, mde, alpha, power, arms)
     elif paths:
-        users = api.user_level(api.load(*paths), experiment)
-        table = plan_from_users(users, control, metric or list(METRICS), mde, alpha, power, arms)
+        world_dir = world or (spec.world_dir if spec else None)
+        if world_dir is None:
+            users = api.user_level(api.load(*paths), experiment)
+            table = plan_without_world(users, control, metrics, mde, alpha, power, arms)
+            _print_plan(table, mde, alpha, power, arms, None)
+            return
+        mode = _cuped_mode(cuped)
+        pre_paths = pre_period or (spec.pre_period_paths if spec else [])
+        if mode is True and not pre_paths:
+            raise RecctlError("--cuped on needs a pre-period",
+                              "pass --pre-period PATH or a --file whose data has logs/")
+        pre = load_pre_period(pre_paths).users if pre_paths and mode is not False else None
+        events = api.load(*paths)
+        users = api.user_level(events, experiment)
+        table = plan_experiment(events, users, control, metrics, mde,
+                                world_population(world_dir), arms, alpha, power, pre, episodes)
     else:
         raise RecctlError("nothing to plan from",
-                          "pass a previous run's logs, or --variance and --mean")
-    view = Table(title=f"sample size for a {mde:g}% effect, alpha={alpha}, power={power}, "
-                       f"{arms} arms")
-    shown = {"metric": "metric", "control_mean": "mean", "control_std": "std",
-             "mde_absolute": "MDE (abs.)", "users_per_arm": "users/arm",
-             "users_total": "users", "episodes_total": "episodes"}
+                          "pass a pilot run's logs, or --variance and --mean")
+    _print_plan(table, mde, alpha, power, arms, episodes)
+
+
+def _print_plan(table: object, mde: float, alpha: float, power: float, arms: int,
+                episodes: int | None) -> None:
+    import pandas as pd
+
+    assert isinstance(table, pd.DataFrame)
+    view = Table(title=f"{mde:g}% effect, power {power:.0%}, alpha {alpha:g} over "
+                       f"{arms - 1} treatment arm(s) ({alpha / max(arms - 1, 1):.3g} each)")
+    shown = {"metric": "metric", "control_mean": "mean", "variance_reduction": "CUPED -var",
+             "episodes_total": "episodes", "users_per_arm": "users/arm",
+             "sessions_per_user": "sess/user", "power": "power", "max_power": "max"}
+    if episodes is not None:
+        shown["power_at_episodes"] = f"at {episodes:,}"
     for header in shown.values():
         view.add_column(header, justify="left" if header == "metric" else "right")
     for row in table[list(shown)].itertuples(index=False):
-        view.add_row(*["-" if v is None or v != v else f"{v:.4g}" if isinstance(v, float)
-                       else str(v) for v in row])
-    Console().print(view)
+        view.add_row(*[_cell(name, value) for name, value in zip(shown, row, strict=True)])
+    console = Console()
+    console.print(view)
+    for row in table.itertuples():
+        if row.note:
+            console.print(f"[bold]{row.metric}[/]: {row.note}")
+
+
+def _cell(name: str, value: object) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if name in ("power", "max_power", "power_at_episodes", "variance_reduction"):
+        return f"{float(value):.1%}"  # type: ignore[arg-type]
+    if name in ("episodes_total", "users_per_arm"):
+        return f"{int(value):,}"  # type: ignore[call-overload]
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def register(app: typer.Typer) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import aiohttp
@@ -39,6 +39,9 @@ from recctl.sim.user_model import UserModel
 from recctl.sim.world import World
 
 MAX_ERROR_EXAMPLES = 10
+# Called after each episode with (user, session time, steps, failed); True asks to stop
+# early (recctl.sim.monitor.SequentialMonitor.on_episode). Running episodes finish.
+EpisodeHook = Callable[[int, float, int, bool], bool]
 
 
 @dataclass
@@ -98,7 +101,8 @@ async def _play(client: ReplicaClient, world: World, model: UserModel, key: Epis
 async def simulate_http(world: World, user_model: UserModel, targets: list[str], *,
                         episodes: int, days: int = 1, seed: int = 0, concurrency: int = 64,
                         console: Console | None = None, progress: bool = True,
-                        timeout: float = 10.0, retry_window: float = 20.0) -> SimulationResult:
+                        timeout: float = 10.0, retry_window: float = 20.0,
+                        on_episode: EpisodeHook | None = None) -> SimulationResult:
     """The async form of `run_http_simulation` (same arguments)."""
     console = console or Console(stderr=True)
     total = episodes * days
@@ -106,6 +110,8 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
                    steps=np.zeros(total, dtype=np.int64), failed=np.zeros(total, dtype=bool))
     errors: list[str] = []
     user_locks: dict[int, asyncio.Lock] = {}
+    stop = asyncio.Event()
+    started_episodes = np.zeros(total, dtype=bool)  # all True unless stopped early
     world.interest_neighbours(user_model.interest_neighbours)  # build the cache up front
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     started = time.perf_counter()
@@ -120,17 +126,27 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
                 async def worker(day: int = day, task: TaskID = task,
                                  queue: Iterator[int] = queue) -> None:
                     for episode in queue:
+                        if stop.is_set():
+                            break
+                        index = day * episodes + episode
+                        started_episodes[index] = True
                         await _run_episode(client, world, user_model,
                                            EpisodeKey(seed, day, episode),
-                                           day * episodes + episode, out, errors, user_locks)
+                                           index, out, errors, user_locks)
                         bar.advance(task)
+                        if on_episode is not None and on_episode(
+                                int(out.user[index]), float(out.session_time[index]),
+                                int(out.steps[index]), bool(out.failed[index])):
+                            stop.set()
 
                 await asyncio.gather(*(worker() for _ in range(min(concurrency, episodes))))
+    ran = started_episodes
     return SimulationResult(
         seed=seed, targets=list(client.targets),
-        day=np.repeat(np.arange(days, dtype=np.int64), episodes),
-        episode=np.tile(np.arange(episodes, dtype=np.int64), days),
-        user=out.user, session_time=out.session_time, steps=out.steps, failed=out.failed,
+        day=np.repeat(np.arange(days, dtype=np.int64), episodes)[ran],
+        episode=np.tile(np.arange(episodes, dtype=np.int64), days)[ran],
+        user=out.user[ran], session_time=out.session_time[ran], steps=out.steps[ran],
+        failed=out.failed[ran],
         acked_requests=client.acked, retried_requests=client.retried,
         acked_by_replica=dict(sorted(client.acked_by_replica.items())),
         busy_retries=client.busy, errors=errors,
@@ -140,7 +156,8 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
 def run_http_simulation(world: World, user_model: UserModel, targets: list[str], *,
                         episodes: int, days: int = 1, seed: int = 0, concurrency: int = 64,
                         console: Console | None = None, progress: bool = True,
-                        timeout: float = 10.0, retry_window: float = 20.0) -> SimulationResult:
+                        timeout: float = 10.0, retry_window: float = 20.0,
+                        on_episode: EpisodeHook | None = None) -> SimulationResult:
     """Run simulated users against the service over HTTP and return every episode's outcome.
 
     Args:
@@ -156,10 +173,13 @@ def run_http_simulation(world: World, user_model: UserModel, targets: list[str],
         retry_window: seconds a failing request keeps being retried (beyond its first
             attempts) while the service answered something else lately: short outages are
             waited out (see ReplicaClient).
+        on_episode: called after each episode (user, session time, steps, failed); when it
+            returns True no new episode starts (sequential testing's early stop).
     """
     coroutine = simulate_http(world, user_model, targets, episodes=episodes, days=days,
                               seed=seed, concurrency=concurrency, console=console,
-                              progress=progress, timeout=timeout, retry_window=retry_window)
+                              progress=progress, timeout=timeout, retry_window=retry_window,
+                              on_episode=on_episode)
     try:  # uvloop (installed with uvicorn[standard]) halves the event loop's cost per request
         import uvloop
     except ImportError:

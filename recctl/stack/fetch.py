@@ -160,11 +160,17 @@ def _saved_simulation(state: RunState) -> dict[str, Any] | None:
 
 
 def _report_block(state: RunState) -> dict[str, Any] | None:
-    """The experiment file's `report:` block as JSON (the report's defaults), if readable."""
+    """The experiment file's `report:` block as JSON (the report's defaults), if readable.
+
+    `pre_period` is stored resolved (report.pre_period, else the data folder's bootstrap
+    logs), so that a standalone report on the fetched folder finds CUPED's covariate."""
     from recctl.spec import parse_experiment
 
     try:
         spec = parse_experiment(Path(state.experiment_file)).spec
     except (RecctlError, OSError):
         return None
-    return spec.report.model_dump(mode="json")
+    block = spec.report.model_dump(mode="json")
+    pre_period = spec.pre_period_paths
+    block["pre_period"] = str(pre_period[0].resolve()) if pre_period else None
+    return block
