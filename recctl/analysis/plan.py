@@ -148,7 +148,7 @@ def plan_experiment(events: pd.DataFrame, users: pd.DataFrame, control: str,
     mde = mde_percent / 100
     alpha_arm = alpha / (arms - 1)
     base = users[users["arm"].astype(str) == control]
-    rows = []
+    rows: list[dict[str, object]] = []
     for metric in metrics:
         if metric not in KINDS:
             rows.append({"metric": metric, "note": NOT_PLANNED.get(metric, "not planned")})
