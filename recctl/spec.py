@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from recctl.artifacts import ArtifactSet
 from recctl.botify.assignment import arm_names
 from recctl.errors import RecctlError
+from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
 
 METRICS = (
     "mean_time_per_session",
@@ -123,7 +124,7 @@ class SimulationSpec(_Strict):
     concurrency: int = Field(64, ge=1, le=4096)
     user_model: Path | None = None
     # More failed episodes than this fraction and the run's answer is invalid (exit 1).
-    max_failed_fraction: float = Field(0.01, ge=0, le=1)
+    max_failed_fraction: float = Field(DEFAULT_MAX_FAILED_FRACTION, ge=0, le=1)
     # Sequential testing (recctl.sim.monitor): the primary metric's running effect and its
     # always-valid interval every `peek_every` episodes; stop when it excludes 0.
     stop_early: bool = False

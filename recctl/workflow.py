@@ -16,8 +16,8 @@ from typing import Any
 from rich.console import Console
 
 from recctl.errors import RecctlError
+from recctl.failures import DEFAULT_MAX_FAILED_FRACTION, failed_too_many
 from recctl.paths import workspace_dir
-from recctl.sim.results import DEFAULT_MAX_FAILED_FRACTION, failed_too_many
 from recctl.spec import LoadedExperiment, load_experiment, parse_experiment
 from recctl.stack.base import RunState
 from recctl.stack.fetch import FetchResult, fetch_run

@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from recctl.eventlog import ReadSummary
-from recctl.sim.results import DEFAULT_MAX_FAILED_FRACTION, failed_too_many
+from recctl.failures import DEFAULT_MAX_FAILED_FRACTION, failed_too_many
 
 NO_REPLICA = "(none)"  # lines that name no replica (e.g. the course's logs)
 

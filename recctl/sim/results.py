@@ -12,13 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-DEFAULT_MAX_FAILED_FRACTION = 0.01  # simulation.max_failed_fraction's default
-
-
-def failed_too_many(failed: int, episodes: int, max_fraction: float) -> bool:
-    """More failed episodes than the allowed fraction (any at all when it is 0)."""
-    return episodes > 0 and failed / episodes > max_fraction
-
 
 @dataclass(frozen=True)
 class MeanWithError:
