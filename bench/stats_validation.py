@@ -162,8 +162,7 @@ def peeking(result: InProcessResult, setup: Setup, experiment: str,
     sequential = naive = False
     for start in range(0, len(result.users), every):
         part = slice(start, start + every)
-        monitor.add(result.users[part], result.session_time[part] + 1.0,
-                    result.steps[part] + 1.0)
+        monitor.add(result.users[part], result.session_time[part], result.steps[part])
         peek = monitor.peek()
         sequential |= peek.conclusive
         value, arm = monitor.values()

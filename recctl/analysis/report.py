@@ -24,11 +24,11 @@ from recctl.analysis.reconcile import Reconciliation, invalid_reasons, reconcile
 from recctl.botify.assignment import experiment_seed
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
+from recctl.spec import DEFAULT_GUARDRAILS
 from recctl.stats import messages
 from recctl.stats.settings import CorrectionName, ReportSettings
 from recctl.stats.srm import SrmResult, check_srm
 
-DEFAULT_GUARDRAILS = ("mean_request_latency",)
 # A request slower than this many times the median (and than 1 s) is an outlier worth a
 # warning: one such line can swing a mean-latency comparison by hundreds of percent.
 OUTLIER_FACTOR = 100.0
@@ -312,8 +312,6 @@ def hash_halves(users: pd.DataFrame, seed: int) -> pd.DataFrame:
                         dtype=np.int8, count=len(users))
     return users.assign(arm=pd.Categorical.from_codes(index, categories=["C", "T1"]))
 
-
-_random_halves = hash_halves  # the name before the split became a hash
 
 
 def _arm_summary(users: pd.DataFrame, arms: list[str], events: pd.DataFrame | None,

@@ -24,6 +24,11 @@ from recctl.stats.statistics import SampleMeanStatistic
 
 # Primary metrics the simulator can compute per user (others fall back to the first).
 MONITORED = ("mean_time_per_session", "time", "mean_tracks_per_session")
+# What the event log holds beyond the simulator's counts, so that the live figures are the
+# report's metrics: a session's first track (listened in full, time 1.0) and, besides
+# one `next` a recommendation, the closing `last` event.
+FIRST_TRACK_TIME = 1.0
+EVENTS_BEYOND_STEPS = 1
 
 
 @dataclass(frozen=True)
@@ -82,12 +87,14 @@ class SequentialMonitor:
         self.arm_alpha = self.alpha / treatments
 
     def on_episode(self, user: int, session_time: float, steps: int, failed: bool) -> bool:
-        """The simulator's hook: count the episode; True when the run should stop now."""
+        """The simulator's hook: count the episode; True when the run should stop now.
+
+        `session_time` and `steps` are the simulator's (recommended tracks only)."""
         if failed or user < 0:
             self.failed += 1
             return False
-        self.time[user] += session_time
-        self.steps[user] += steps
+        self.time[user] += session_time + FIRST_TRACK_TIME
+        self.steps[user] += steps + EVENTS_BEYOND_STEPS
         self.sessions[user] += 1
         self.episodes += 1
         if self.episodes % self.peek_every:
@@ -102,9 +109,10 @@ class SequentialMonitor:
         return False
 
     def add(self, users: np.ndarray, session_time: np.ndarray, steps: np.ndarray) -> None:
-        """Count many finished episodes at once, without peeking (in-process runs)."""
-        np.add.at(self.time, users, session_time)
-        np.add.at(self.steps, users, steps)
+        """Count many finished episodes at once, without peeking (in-process runs); the
+        arguments are the simulator's, as in `on_episode`."""
+        np.add.at(self.time, users, session_time + FIRST_TRACK_TIME)
+        np.add.at(self.steps, users, steps + EVENTS_BEYOND_STEPS)
         np.add.at(self.sessions, users, 1)
         self.episodes += len(users)
 

@@ -103,3 +103,16 @@ def test_aa_does_not_stop(world: World) -> None:
     result = _simulate(world, None, monitor, 500)
     assert result.episodes == 500 and monitor.stop_reason is None
     assert all(not p.conclusive for p in monitor.peeks)
+
+
+def test_live_metric_is_the_reports_definition() -> None:
+    """The log holds each session's first track (time 1.0) and a closing `last`, so the
+    monitor's per-user figures must add them to the simulator's counts, as the report does."""
+    monitor = SequentialMonitor(experiment="e", arms=["C", "T1"], n_users=3,
+                                planned_episodes=10)
+    monitor.on_episode(user=1, session_time=2.0, steps=5, failed=False)
+    monitor.on_episode(user=1, session_time=0.5, steps=5, failed=False)
+    value, _ = monitor.values()
+    assert value.tolist() == [(2.0 + 1.0 + 0.5 + 1.0) / 2]
+    monitor.metric = "mean_tracks_per_session"
+    assert monitor.values()[0].tolist() == [6.0]
