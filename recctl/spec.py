@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from recctl.artifacts import ArtifactSet
-from recctl.botify.assignment import arm_names
+from recctl.assignment import arm_names
 from recctl.errors import RecctlError
 from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
 

@@ -21,7 +21,7 @@ from recctl.analysis.loading import (
 )
 from recctl.analysis.metrics import METRICS, UserSummary, latency_percentiles, user_metrics
 from recctl.analysis.reconcile import Reconciliation, invalid_reasons, reconcile
-from recctl.botify.assignment import experiment_seed
+from recctl.assignment import experiment_seed
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
 from recctl.spec import DEFAULT_GUARDRAILS
