@@ -20,16 +20,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from recctl.artifacts import ArtifactSet
 from recctl.assignment import arm_names
+from recctl.constants import DEFAULT_ALPHA, LOOPBACK, METRICS
 from recctl.errors import RecctlError
 from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
 
-METRICS = (
-    "mean_time_per_session",
-    "time",
-    "sessions",
-    "mean_tracks_per_session",
-    "mean_request_latency",
-)
 DEFAULT_GUARDRAILS = ("mean_request_latency",)
 SHOWN_CHARS = 80  # an error message quotes at most this much of a bad value
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -78,7 +72,7 @@ class StackSpec(_Strict):
     runtime: Literal["local", "docker"] = "local"
     replicas: int = Field(2, ge=1, le=32)
     balancer: Literal["auto", "nginx", "client"] = "auto"
-    host: str = "127.0.0.1"
+    host: str = LOOPBACK
     port: int | None = Field(None, ge=1, le=65535, description="balancer port; free one if unset")
     log_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     log_backups: int = Field(50, ge=1)
@@ -140,7 +134,7 @@ class ReportSpec(_Strict):
     metrics: list[str] = Field(default_factory=lambda: list(METRICS))
     primary_metric: str = "mean_time_per_session"
     guardrails: list[str] = Field(default_factory=lambda: list(DEFAULT_GUARDRAILS))
-    alpha: float = Field(0.05, gt=0, lt=1)
+    alpha: float = Field(DEFAULT_ALPHA, gt=0, lt=1)
     control: str = "C"
     correction: Literal["holm", "none"] = "holm"
     outputs: list[OutputName] = Field(default_factory=lambda: list(OUTPUTS))

@@ -17,9 +17,10 @@ import pandas as pd
 
 from recctl.analysis.compare import compare_arms
 from recctl.analysis.loading import load_events, resolve_experiment
-from recctl.analysis.metrics import METRICS, latency_percentiles, user_metrics
+from recctl.analysis.metrics import latency_percentiles, user_metrics
 from recctl.analysis.report import Report, build_report
 from recctl.analysis.sessions import sessionize
+from recctl.constants import METRICS
 from recctl.errors import RecctlError
 from recctl.stats.settings import CorrectionName, ReportSettings
 

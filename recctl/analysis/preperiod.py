@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from recctl.analysis.loading import load_events
-from recctl.analysis.metrics import METRICS, user_metrics
+from recctl.analysis.metrics import user_metrics
+from recctl.constants import METRICS
 from recctl.errors import RecctlError
 from recctl.eventlog import find_log_files
 from recctl.paths import workspace_dir

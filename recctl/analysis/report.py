@@ -19,9 +19,10 @@ from recctl.analysis.loading import (
     load_events,
     resolve_experiment,
 )
-from recctl.analysis.metrics import METRICS, UserSummary, latency_percentiles, user_metrics
+from recctl.analysis.metrics import UserSummary, latency_percentiles, user_metrics
 from recctl.analysis.reconcile import Reconciliation, invalid_reasons, reconcile
 from recctl.assignment import experiment_seed
+from recctl.constants import METRICS
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
 from recctl.spec import DEFAULT_GUARDRAILS
