@@ -22,6 +22,7 @@ from recctl.artifacts import ArtifactSet
 from recctl.assignment import arm_names
 from recctl.constants import DEFAULT_ALPHA, LOOPBACK, METRICS
 from recctl.errors import RecctlError
+from recctl.eventlog import find_log_files
 from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
 
 DEFAULT_GUARDRAILS = ("mean_request_latency",)
@@ -247,8 +248,6 @@ class Experiment(_Strict):
     def pre_period_paths(self) -> list[Path]:
         """Where CUPED's pre-period comes from: report.pre_period, else DATA/logs if it
         holds logs, else nothing (CUPED then stays off unless report.cuped is true)."""
-        from recctl.analysis.preperiod import default_pre_period
-
         if self.report.pre_period is not None:
             return [self.report.pre_period]
         found = default_pre_period(self.data)
@@ -257,6 +256,14 @@ class Experiment(_Strict):
     @property
     def arm_list(self) -> list[str]:
         return list(self.arms)
+
+
+def default_pre_period(data_dir: str | Path | None) -> Path | None:
+    """DATA/logs when the data folder has bootstrap logs there, else None."""
+    if data_dir is None:
+        return None
+    logs = Path(data_dir) / "logs"
+    return logs if logs.is_dir() and find_log_files([logs]) else None
 
 
 class LoadedExperiment(BaseModel):
@@ -372,16 +379,24 @@ def parse_experiment(path: str | Path) -> LoadedExperiment:
     return LoadedExperiment(path=path.resolve(), spec=spec, config_hash=config_hash, raw=raw)
 
 
-def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:
-    """Each arm's recommenders exist, their params are valid, their artifacts are present."""
+def _recommender_class(name: str) -> Any:
+    """The registered recommender class called `name` (LookupError when there is none)."""
+    # The one place spec reaches the registry. It still lives in recctl.botify (a layer
+    # above spec), hence the lazy import; once it is recctl.recommenders.registry (which
+    # must not import spec) this can be a plain import at the top.
     from recctl.botify.recommenders.registry import recommender_class
 
+    return recommender_class(name)
+
+
+def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:
+    """Each arm's recommenders exist, their params are valid, their artifacts are present."""
     problems: list[str] = []
     for arm, top in loaded.spec.arms.items():
         for depth, node in enumerate(top.chain()):
             key = f"arms.{arm}" + ".fallback" * depth
             try:
-                cls = recommender_class(node.type)
+                cls = _recommender_class(node.type)
             except LookupError as exc:
                 problems.append(f"  {key}.type: {exc}")
                 continue
