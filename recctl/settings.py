@@ -9,6 +9,7 @@ reads a YAML file safely, refusing a key given twice.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,10 +36,16 @@ def shown(value: object, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def key_path(loc: tuple[Any, ...], prefix: str = "") -> str:
-    """A pydantic error location as the dotted key a user wrote (`stack.replicas`)."""
+def key_path(loc: tuple[Any, ...], prefix: str = "",
+             names: Mapping[str, str] | None = None) -> str:
+    """A pydantic error location as the dotted key a user wrote (`stack.replicas`).
+
+    `names` renames a top-level field to what the user set (an environment variable).
+    """
     # Model validators add a step such as "function-after[_consistent()]": not a key.
     parts = [str(p) for p in loc if not str(p).startswith("function-")]
+    if parts and names:
+        parts[0] = names.get(parts[0], parts[0])
     if prefix:
         parts.insert(0, prefix)
     return ".".join(parts) if parts else "(top level)"
@@ -57,11 +64,11 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | Non
 
 
 def problems(error: ValidationError, model: type[BaseModel] | None = None,
-             prefix: str = "") -> list[str]:
+             prefix: str = "", names: Mapping[str, str] | None = None) -> list[str]:
     """One `key: what is wrong (got value)` line per problem pydantic found."""
     lines = []
     for item in error.errors():
-        key = key_path(item["loc"], prefix)
+        key = key_path(item["loc"], prefix, names)
         kind = item["type"]
         if kind == "extra_forbidden":
             known = _known_keys(model, item["loc"]) if model is not None else None
@@ -78,13 +85,14 @@ def problems(error: ValidationError, model: type[BaseModel] | None = None,
 
 
 def settings_error(source: str | Path, error: ValidationError, *, what: str, hint: str,
-                   model: type[BaseModel] | None = None, prefix: str = "") -> RecctlError:
+                   model: type[BaseModel] | None = None, prefix: str = "",
+                   names: Mapping[str, str] | None = None) -> RecctlError:
     """One RecctlError for everything pydantic found wrong in `source` (a file, a variable).
 
     One problem makes one line, `SOURCE: KEY: what is wrong (got VALUE)`; several are
     listed under `SOURCE: invalid WHAT`.
     """
-    lines = problems(error, model, prefix)
+    lines = problems(error, model, prefix, names)
     if len(lines) == 1:
         return RecctlError(f"{source}: {lines[0]}", hint)
     return RecctlError(f"{source}: invalid {what}\n" + "\n".join(f"  {line}" for line in lines),
@@ -92,13 +100,17 @@ def settings_error(source: str | Path, error: ValidationError, *, what: str, hin
 
 
 def validate(model: type[M], raw: Any, source: str | Path, *, what: str, hint: str,
-             prefix: str = "") -> M:
-    """`model.model_validate(raw)`, with pydantic's errors turned into one RecctlError."""
+             prefix: str = "", names: Mapping[str, str] | None = None) -> M:
+    """`model.model_validate(raw)`, with pydantic's errors turned into one RecctlError.
+
+    `prefix` puts the keys under a section (`train.dssm.dim`); `names` says what the
+    user called a top-level field (`RECCTL_PORT` for `port`).
+    """
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise settings_error(source, exc, what=what, hint=hint, model=model,
-                             prefix=prefix) from None
+                             prefix=prefix, names=names) from None
 
 
 class _DuplicateKey(yaml.MarkedYAMLError):
