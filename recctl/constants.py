@@ -16,6 +16,11 @@ METRICS = (
     "mean_request_latency",
 )
 
+# The report's roles by default: the metric the experiment is judged on, and the ones
+# tested one-sided for harm (the latency: a treatment must not slow the service down).
+PRIMARY_METRIC = "mean_time_per_session"
+DEFAULT_GUARDRAILS = ("mean_request_latency",)
+
 # A track listened to for at least this fraction of its length is "liked": the service
 # remembers it as the user's last liked track (contextual recommenders start from it) and
 # the in-process simulator does the same.

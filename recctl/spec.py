@@ -20,13 +20,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from recctl.artifacts import ArtifactSet
 from recctl.assignment import arm_names
-from recctl.constants import DEFAULT_ALPHA, LOOPBACK, METRICS
+from recctl.constants import (
+    DEFAULT_ALPHA,
+    DEFAULT_GUARDRAILS,
+    LOOPBACK,
+    METRICS,
+    PRIMARY_METRIC,
+)
 from recctl.errors import RecctlError
 from recctl.eventlog import find_log_files
 from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
 from recctl.settings import Settings, key_path, read_yaml, validate
 
-DEFAULT_GUARDRAILS = ("mean_request_latency",)
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 
@@ -122,7 +127,7 @@ class ReportSpec(Settings):
     their own family)."""
 
     metrics: list[str] = Field(default_factory=lambda: list(METRICS))
-    primary_metric: str = "mean_time_per_session"
+    primary_metric: str = PRIMARY_METRIC
     guardrails: list[str] = Field(default_factory=lambda: list(DEFAULT_GUARDRAILS))
     alpha: float = Field(DEFAULT_ALPHA, gt=0, lt=1)
     control: str = "C"
@@ -140,7 +145,7 @@ class ReportSpec(Settings):
         # with `metrics: [time]` keeps comparing only what it lists.
         if isinstance(data, dict) and "guardrails" not in data:
             metrics = data.get("metrics", METRICS)
-            primary = data.get("primary_metric", "mean_time_per_session")
+            primary = data.get("primary_metric", PRIMARY_METRIC)
             if isinstance(metrics, list | tuple):
                 data = {**data, "guardrails": [g for g in DEFAULT_GUARDRAILS
                                                if g in metrics and g != primary]}

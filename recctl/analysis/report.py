@@ -22,10 +22,9 @@ from recctl.analysis.loading import (
 from recctl.analysis.metrics import UserSummary, latency_percentiles, user_metrics
 from recctl.analysis.reconcile import Reconciliation, invalid_reasons, reconcile
 from recctl.assignment import experiment_seed
-from recctl.constants import METRICS
+from recctl.constants import DEFAULT_GUARDRAILS, METRICS
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
-from recctl.spec import DEFAULT_GUARDRAILS
 from recctl.stats import messages
 from recctl.stats.settings import CorrectionName, ReportSettings
 from recctl.stats.srm import SrmResult, check_srm

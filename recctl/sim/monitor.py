@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 
 from recctl.assignment import arm_index
-from recctl.constants import DEFAULT_ALPHA
+from recctl.constants import DEFAULT_ALPHA, PRIMARY_METRIC
 from recctl.stats.power import expected_distinct_users
 from recctl.stats.sequential import SequentialResult, confidence_sequence
 from recctl.stats.statistics import SampleMeanStatistic
@@ -62,7 +62,7 @@ class SequentialMonitor:
     n_users: int
     planned_episodes: int
     control: str = "C"
-    metric: str = "mean_time_per_session"
+    metric: str = PRIMARY_METRIC
     alpha: float = DEFAULT_ALPHA
     peek_every: int = 500
     stop_early: bool = False

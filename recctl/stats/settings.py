@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from recctl.constants import DEFAULT_ALPHA
+from recctl.constants import DEFAULT_ALPHA, DEFAULT_GUARDRAILS, PRIMARY_METRIC
 
 TestName = Literal["welch", "delta"]
 CorrectionName = Literal["holm", "none"]
@@ -44,8 +44,8 @@ class ReportSettings:
 
     alpha: float = DEFAULT_ALPHA
     correction: CorrectionName = "holm"
-    primary_metric: str = "mean_time_per_session"
-    guardrails: tuple[str, ...] = ("mean_request_latency",)
+    primary_metric: str = PRIMARY_METRIC
+    guardrails: tuple[str, ...] = DEFAULT_GUARDRAILS
     srm_threshold: float = 0.001
     srm_warn_threshold: float = 0.01
     guardrail_cap_quantile: float = 0.99
