@@ -46,7 +46,7 @@ from recctl.analysis.metrics import user_metrics
 from recctl.analysis.plan import plan_experiment
 from recctl.analysis.preperiod import load_pre_period
 from recctl.artifacts import ArtifactSet
-from recctl.botify.assignment import assign
+from recctl.assignment import assign
 from recctl.sim.inprocess import InProcessResult, simulate_in_process
 from recctl.sim.monitor import SequentialMonitor
 from recctl.sim.user_model import UserModel, load_user_model

@@ -1,4 +1,4 @@
-"""Artifact folders: what `train` writes and `botify` loads (DESIGN.md, "Artifacts").
+"""Artifact folders: what `train` writes and `botify` loads (docs/design.md, "Artifacts").
 
 A folder of JSON-lines files in the course's formats plus `manifest.json`:
 

@@ -19,39 +19,28 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from recctl.artifacts import ArtifactSet
-from recctl.botify.assignment import arm_names
-from recctl.errors import RecctlError
-from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
-
-METRICS = (
-    "mean_time_per_session",
-    "time",
-    "sessions",
-    "mean_tracks_per_session",
-    "mean_request_latency",
+from recctl.assignment import arm_names
+from recctl.constants import (
+    DEFAULT_ALPHA,
+    DEFAULT_GUARDRAILS,
+    LOOPBACK,
+    METRICS,
+    PRIMARY_METRIC,
 )
-DEFAULT_GUARDRAILS = ("mean_request_latency",)
-SHOWN_CHARS = 80  # an error message quotes at most this much of a bad value
+from recctl.errors import RecctlError
+from recctl.eventlog import find_log_files
+from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
+from recctl.settings import Settings, key_path, read_yaml, validate
+
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-
-
-def shown(value: object, limit: int = SHOWN_CHARS) -> str:
-    """`repr(value)`, cut to `limit` characters with an ellipsis: a bad value in an error
-    message stays readable however long it is."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 OutputName = Literal["terminal", "markdown", "json", "csv", "png"]
 OUTPUTS: tuple[OutputName, ...] = ("terminal", "markdown", "json", "csv", "png")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RecommenderSpec(_Strict):
+class RecommenderSpec(Settings):
     """A recommender and what answers when it has nothing to say (`fallback`)."""
 
     type: str
@@ -68,17 +57,17 @@ class RecommenderSpec(_Strict):
         return out
 
 
-class DockerImages(_Strict):
+class DockerImages(Settings):
     base: str = "python:3.11-slim"
     redis: str = "redis:7-alpine"
     nginx: str = "nginx:1.27-alpine"
 
 
-class StackSpec(_Strict):
+class StackSpec(Settings):
     runtime: Literal["local", "docker"] = "local"
     replicas: int = Field(2, ge=1, le=32)
     balancer: Literal["auto", "nginx", "client"] = "auto"
-    host: str = "127.0.0.1"
+    host: str = LOOPBACK
     port: int | None = Field(None, ge=1, le=65535, description="balancer port; free one if unset")
     log_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
     log_backups: int = Field(50, ge=1)
@@ -117,7 +106,7 @@ def check_host(value: str) -> str:
     return value
 
 
-class SimulationSpec(_Strict):
+class SimulationSpec(Settings):
     episodes: int = Field(10_000, ge=1)
     days: int = Field(1, ge=1)
     seed: int = 0
@@ -131,16 +120,16 @@ class SimulationSpec(_Strict):
     peek_every: int = Field(500, ge=1)
 
 
-class ReportSpec(_Strict):
+class ReportSpec(Settings):
     """The report's settings. Roles: `primary_metric` (corrected across the treatment arms
     only), `guardrails` (one-sided tests for harm, uncorrected; default: the latency, when
     it is among the metrics) and every other metric in `metrics` (secondary: corrected in
     their own family)."""
 
     metrics: list[str] = Field(default_factory=lambda: list(METRICS))
-    primary_metric: str = "mean_time_per_session"
+    primary_metric: str = PRIMARY_METRIC
     guardrails: list[str] = Field(default_factory=lambda: list(DEFAULT_GUARDRAILS))
-    alpha: float = Field(0.05, gt=0, lt=1)
+    alpha: float = Field(DEFAULT_ALPHA, gt=0, lt=1)
     control: str = "C"
     correction: Literal["holm", "none"] = "holm"
     outputs: list[OutputName] = Field(default_factory=lambda: list(OUTPUTS))
@@ -156,7 +145,7 @@ class ReportSpec(_Strict):
         # with `metrics: [time]` keeps comparing only what it lists.
         if isinstance(data, dict) and "guardrails" not in data:
             metrics = data.get("metrics", METRICS)
-            primary = data.get("primary_metric", "mean_time_per_session")
+            primary = data.get("primary_metric", PRIMARY_METRIC)
             if isinstance(metrics, list | tuple):
                 data = {**data, "guardrails": [g for g in DEFAULT_GUARDRAILS
                                                if g in metrics and g != primary]}
@@ -185,7 +174,7 @@ class ReportSpec(_Strict):
         return self
 
 
-class Experiment(_Strict):
+class Experiment(Settings):
     name: str = Field(max_length=64)
     description: str = ""
     data: Path = Path("../data/default")
@@ -253,8 +242,6 @@ class Experiment(_Strict):
     def pre_period_paths(self) -> list[Path]:
         """Where CUPED's pre-period comes from: report.pre_period, else DATA/logs if it
         holds logs, else nothing (CUPED then stays off unless report.cuped is true)."""
-        from recctl.analysis.preperiod import default_pre_period
-
         if self.report.pre_period is not None:
             return [self.report.pre_period]
         found = default_pre_period(self.data)
@@ -263,6 +250,14 @@ class Experiment(_Strict):
     @property
     def arm_list(self) -> list[str]:
         return list(self.arms)
+
+
+def default_pre_period(data_dir: str | Path | None) -> Path | None:
+    """DATA/logs when the data folder has bootstrap logs there, else None."""
+    if data_dir is None:
+        return None
+    logs = Path(data_dir) / "logs"
+    return logs if logs.is_dir() and find_log_files([logs]) else None
 
 
 class LoadedExperiment(BaseModel):
@@ -276,91 +271,18 @@ class LoadedExperiment(BaseModel):
     raw: dict[str, Any]
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("function-after[_consistent()]",)]
-    return ".".join(parts) if parts else "(top level)"
-
-
-def _format_validation(path: Path, error: ValidationError) -> RecctlError:
-    lines = []
-    for item in error.errors():
-        key = _key_path(item["loc"])
-        kind = item["type"]
-        if kind == "extra_forbidden":
-            lines.append(f"  {key}: unknown key; remove it or check its spelling")
-        elif kind == "missing":
-            lines.append(f"  {key}: required key is missing; add it")
-        else:
-            given = item.get("input")
-            got = "" if isinstance(given, (dict, list)) else f" (got {shown(given)})"
-            message = item["msg"].removeprefix("Value error, ")
-            lines.append(f"  {key}: {message}{got}")
-    hint = "fix the keys above; the experiment-file reference is in README.md"
-    if len(lines) == 1:  # one problem: one line, file and key together
-        return RecctlError(f"{path}: {lines[0].strip()}", hint.replace("keys above", "key"))
-    return RecctlError(f"{path}: invalid experiment file\n" + "\n".join(lines), hint)
-
-
 def _resolve(base: Path, value: Path | None) -> Path | None:
     if value is None:
         return None
     return value if value.is_absolute() else (base / value).resolve()
 
 
-class _DuplicateKey(yaml.MarkedYAMLError):
-    pass
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """safe_load, except that a key given twice in one mapping is an error: plain YAML
-    keeps the last one silently, so half of a file could be ignored unnoticed."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                first = seen.get(key)
-            except TypeError:  # an unhashable key: the base constructor says so
-                continue
-            if first is not None:
-                raise _DuplicateKey(
-                    problem=f"key {shown(key)} appears twice in one mapping (first on line "
-                            f"{first.start_mark.line + 1})",
-                    problem_mark=key_node.start_mark)
-            seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
-
-
 def parse_experiment(path: str | Path) -> LoadedExperiment:
     """Read and validate the file's structure (not yet its artifacts)."""
     path = Path(path)
-    if not path.is_file():
-        raise RecctlError(f"experiment file {shown(str(path))} not found",
-                          "pass a file like experiments/contextualmod-vs-dssm.yml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise RecctlError(
-            f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})",
-            "save the experiment file as UTF-8") from None
-    try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
-    except _DuplicateKey as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else 0
-        raise RecctlError(f"{path}: line {line}: {exc.problem}",
-                          "keep one of the two: YAML would silently use the last") from None
-    except yaml.YAMLError as exc:
-        raise RecctlError(f"{path}: not valid YAML ({exc})", "fix the YAML syntax") from None
-    if not isinstance(raw, dict):
-        raise RecctlError(f"{path}: the top level must be a mapping of keys",
-                          "start from experiments/aa.yml")
-    try:
-        spec = Experiment.model_validate(raw)
-    except ValidationError as exc:
-        raise _format_validation(path, exc) from None
+    raw = read_yaml(path, what="experiment file", example="experiments/aa.yml")
+    spec = validate(Experiment, raw, path, what="experiment file",
+                    hint="fix the keys named; the experiment-file reference is in README.md")
     base = path.resolve().parent
     updates: dict[str, Any] = {
         "data": _resolve(base, spec.data),
@@ -378,16 +300,24 @@ def parse_experiment(path: str | Path) -> LoadedExperiment:
     return LoadedExperiment(path=path.resolve(), spec=spec, config_hash=config_hash, raw=raw)
 
 
-def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:
-    """Each arm's recommenders exist, their params are valid, their artifacts are present."""
+def _recommender_class(name: str) -> Any:
+    """The registered recommender class called `name` (LookupError when there is none)."""
+    # The one place spec reaches the registry. It still lives in recctl.botify (a layer
+    # above spec), hence the lazy import; once it is recctl.recommenders.registry (which
+    # must not import spec) this can be a plain import at the top.
     from recctl.botify.recommenders.registry import recommender_class
 
+    return recommender_class(name)
+
+
+def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:
+    """Each arm's recommenders exist, their params are valid, their artifacts are present."""
     problems: list[str] = []
     for arm, top in loaded.spec.arms.items():
         for depth, node in enumerate(top.chain()):
             key = f"arms.{arm}" + ".fallback" * depth
             try:
-                cls = recommender_class(node.type)
+                cls = _recommender_class(node.type)
             except LookupError as exc:
                 problems.append(f"  {key}.type: {exc}")
                 continue
@@ -395,7 +325,7 @@ def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) 
                 params = cls.Params.model_validate(node.params)
             except ValidationError as exc:
                 for item in exc.errors():
-                    sub = _key_path(item["loc"])
+                    sub = key_path(item["loc"])
                     msg = ("unknown parameter; remove it" if item["type"] == "extra_forbidden"
                            else item["msg"])
                     problems.append(f"  {key}.params.{sub}: {msg}")

@@ -17,9 +17,10 @@ import pandas as pd
 
 from recctl.analysis.compare import compare_arms
 from recctl.analysis.loading import load_events, resolve_experiment
-from recctl.analysis.metrics import METRICS, latency_percentiles, user_metrics
+from recctl.analysis.metrics import latency_percentiles, user_metrics
 from recctl.analysis.report import Report, build_report
 from recctl.analysis.sessions import sessionize
+from recctl.constants import DEFAULT_GUARDRAILS, METRICS, PRIMARY_METRIC
 from recctl.errors import RecctlError
 from recctl.stats.settings import CorrectionName, ReportSettings
 
@@ -49,8 +50,8 @@ def latency(events: pd.DataFrame, experiment: str | None = None) -> pd.DataFrame
 
 def compare(users: pd.DataFrame, control: str = "C", metrics: Sequence[str] = METRICS,
             alpha: float = 0.05, correction: CorrectionName = "holm",
-            primary_metric: str = "mean_time_per_session",
-            guardrails: Sequence[str] = ("mean_request_latency",)) -> pd.DataFrame:
+            primary_metric: str = PRIMARY_METRIC,
+            guardrails: Sequence[str] = DEFAULT_GUARDRAILS) -> pd.DataFrame:
     """The A/B table for user-level metrics (a frame with an `arm` column)."""
     arms = [str(a) for a in users["arm"].astype("category").cat.categories]
     if control not in arms:

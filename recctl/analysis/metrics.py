@@ -8,8 +8,6 @@ import pandas as pd
 
 from recctl.analysis.sessions import SessionSummary, sessionize
 
-METRICS = ("time", "sessions", "mean_request_latency", "mean_tracks_per_session",
-           "mean_time_per_session")
 # Which way is good, for colouring and the summary (latency: lower is better).
 HIGHER_IS_BETTER = {"time": True, "sessions": True, "mean_request_latency": False,
                     "mean_tracks_per_session": True, "mean_time_per_session": True}

@@ -1,9 +1,10 @@
 """The pre-period for CUPED: each user's metrics before the experiment started.
 
 The pre-period is event logs from before the experiment: by default the data folder's
-bootstrap traffic (DATA/logs/day-NNN/), or any earlier run folder the experiment file
-names (`report.pre_period`). It is read with the report's own reader and user-level
-metrics (recctl.analysis.loading / metrics), ignoring arms: only the users matter.
+bootstrap traffic (DATA/logs/day-NNN/: recctl.spec.default_pre_period), or any earlier
+run folder the experiment file names (`report.pre_period`). It is read with the report's
+own reader and user-level metrics (recctl.analysis.loading / metrics), ignoring arms:
+only the users matter.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from recctl.analysis.loading import load_events
-from recctl.analysis.metrics import METRICS, user_metrics
+from recctl.analysis.metrics import user_metrics
+from recctl.constants import METRICS
 from recctl.errors import RecctlError
 from recctl.eventlog import find_log_files
 from recctl.paths import workspace_dir
@@ -33,14 +35,6 @@ class PrePeriod:
     paths: tuple[str, ...]
     users: pd.DataFrame
     lines: int
-
-
-def default_pre_period(data_dir: str | Path | None) -> Path | None:
-    """DATA/logs when the data folder has bootstrap logs there, else None."""
-    if data_dir is None:
-        return None
-    logs = Path(data_dir) / "logs"
-    return logs if logs.is_dir() and find_log_files([logs]) else None
 
 
 def load_pre_period(paths: Sequence[str | Path], cache: bool = True) -> PrePeriod:

@@ -19,12 +19,12 @@ from recctl.analysis.loading import (
     load_events,
     resolve_experiment,
 )
-from recctl.analysis.metrics import METRICS, UserSummary, latency_percentiles, user_metrics
+from recctl.analysis.metrics import UserSummary, latency_percentiles, user_metrics
 from recctl.analysis.reconcile import Reconciliation, invalid_reasons, reconcile
-from recctl.botify.assignment import experiment_seed
+from recctl.assignment import experiment_seed
+from recctl.constants import DEFAULT_GUARDRAILS, METRICS
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
-from recctl.spec import DEFAULT_GUARDRAILS
 from recctl.stats import messages
 from recctl.stats.settings import CorrectionName, ReportSettings
 from recctl.stats.srm import SrmResult, check_srm

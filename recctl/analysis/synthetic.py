@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recctl.botify.assignment import arm_index
+from recctl.assignment import arm_index
 
 
 def generate_events(

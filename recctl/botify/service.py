@@ -21,7 +21,7 @@ import mmh3
 import redis
 
 from recctl.artifacts import ArtifactSet
-from recctl.botify.assignment import arm_index
+from recctl.assignment import arm_index
 from recctl.botify.keys import Keys
 from recctl.botify.loader import ArtifactLoader
 from recctl.botify.logwriter import RotatingLogWriter

@@ -1,16 +1,23 @@
-"""What one replica needs to know, from CLI options or from an environ mapping."""
+"""What one replica needs to know, from command-line options or RECCTL_* variables.
+
+Both are settings models (recctl.settings): a bad value is one RecctlError naming the
+option or variable, the value and the fix, before anything starts.
+"""
 
 from __future__ import annotations
 
-import math
 import os
 import resource
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from pydantic import Field
+
+from recctl.constants import LOOPBACK
 from recctl.errors import RecctlError
+from recctl.settings import Settings, validate
 
 # File descriptors kept for Redis, the event log and the loader when the connection cap
 # is derived from the process's limit.
@@ -18,6 +25,12 @@ RESERVED_FDS = 256
 # More open connections than one Python replica can serve, whatever the descriptor limit
 # (a container's may be a million): beyond it each idle one is only memory.
 MAX_CONNECTIONS = 10_000
+
+# The defaults of `recctl serve` / `python -m recctl.botify` and of the variables alike.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_PORT = 5000
+DEFAULT_CACHE_MB = 48
+DEFAULT_LOG_DIR = Path("logs")
 
 
 def _default_max_connections() -> int:
@@ -33,59 +46,58 @@ LIMIT_VARIABLES = {
     "header_timeout": "RECCTL_HEADER_TIMEOUT", "body_timeout": "RECCTL_BODY_TIMEOUT",
     "keep_alive": "RECCTL_KEEP_ALIVE",
 }
+SERVICE_VARIABLES = {
+    "experiment": "RECCTL_EXPERIMENT", "artifacts": "RECCTL_ARTIFACTS",
+    "redis_url": "RECCTL_REDIS", "replica": "RECCTL_REPLICA", "log_dir": "RECCTL_LOG_DIR",
+    "host": "RECCTL_HOST", "port": "RECCTL_PORT", "cache_mb": "RECCTL_CACHE_MB",
+    "seed": "RECCTL_SEED",
+}
+ENVIRONMENT = "environment"  # the source named in errors about RECCTL_* variables
 
 
-@dataclass(frozen=True)
-class Limits:
+def _from_environ(names: Mapping[str, str], env: Mapping[str, str]) -> dict[str, Any]:
+    # An empty variable counts as unset, as a shell's `VAR=` usually means.
+    return {field: env[variable] for field, variable in names.items() if env.get(variable)}
+
+
+class Limits(Settings):
     """How much load a replica takes, and how long it waits for slow clients.
 
     Tuning knobs, not experiment settings: each has a RECCTL_* environment variable
-    (read by `recctl serve` and by containers alike).
+    (read by `recctl serve` and by containers alike). All are positive and finite.
     """
 
-    redis_pool: int = 64  # pooled Redis connections; more requests wait for one
-    pool_wait: float = 5.0  # seconds a request waits for a pooled connection, then "busy"
-    max_inflight: int = 2048  # requests being answered at once; beyond: 503 busy
-    max_connections: int = field(default_factory=_default_max_connections)
-    header_timeout: float = 10.0  # a request's headers (and a new connection's first bytes)
-    body_timeout: float = 10.0  # a request's body, once its headers arrived
+    model_config = Settings.model_config | {"allow_inf_nan": False}
+
+    redis_pool: int = Field(64, gt=0)  # pooled Redis connections; more requests wait
+    pool_wait: float = Field(5.0, gt=0)  # seconds a request waits for one, then "busy"
+    max_inflight: int = Field(2048, gt=0)  # requests being answered at once; beyond: 503
+    max_connections: int = Field(default_factory=_default_max_connections, gt=0)
+    header_timeout: float = Field(10.0, gt=0)  # headers (and a new connection's first bytes)
+    body_timeout: float = Field(10.0, gt=0)  # a request's body, once its headers arrived
     # Longer than nginx's upstream keepalive_timeout (60 s) and aiohttp's (15 s): the
     # client always closes an idle connection first, so it never reuses one we closed.
-    keep_alive: float = 75.0
+    keep_alive: float = Field(75.0, gt=0)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Limits:
         env = os.environ if environ is None else environ
-        values: dict[str, float | int] = {}
-        for name, variable in LIMIT_VARIABLES.items():
-            raw = env.get(variable)
-            if not raw:
-                continue
-            kind = int if name in ("redis_pool", "max_inflight", "max_connections") else float
-            try:
-                value = kind(raw)
-            except ValueError:
-                raise RecctlError(f"{variable}={raw[:80]!r} is not a number",
-                                  f"set {variable} to a positive {kind.__name__}") from None
-            if not (value > 0 and math.isfinite(value)):
-                raise RecctlError(f"{variable}={raw[:80]!r} must be positive",
-                                  f"set {variable} to a positive {kind.__name__}")
-            values[name] = value
-        return cls(**values)  # type: ignore[arg-type]
+        return validate(cls, _from_environ(LIMIT_VARIABLES, env), ENVIRONMENT,
+                        what="RECCTL_* limits", names=LIMIT_VARIABLES,
+                        hint="set the variable to a positive number, or unset it")
 
 
-@dataclass(frozen=True)
-class ServiceSettings:
+class ServiceSettings(Settings):
     experiment: Path
     artifacts: Path | None = None  # None: the experiment file's artifacts folder
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = DEFAULT_REDIS_URL
     replica: str = ""  # "" means the host name (a container's id under Docker)
-    log_dir: Path = Path("logs")
-    host: str = "127.0.0.1"
-    port: int = 5000
-    cache_mb: int = 48  # process cache of artifact lists
+    log_dir: Path = DEFAULT_LOG_DIR
+    host: str = LOOPBACK
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535)  # 0: any free port
+    cache_mb: int = Field(DEFAULT_CACHE_MB, ge=0)  # process cache of artifact lists
     seed: int | None = None  # keys the generator of each request with a session; None: OS
-    limits: Limits = field(default_factory=Limits.from_environ)
+    limits: Limits = Field(default_factory=Limits.from_environ)
 
     @property
     def replica_name(self) -> str:
@@ -95,22 +107,11 @@ class ServiceSettings:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ServiceSettings:
         """Settings from RECCTL_* variables (what `uvicorn --factory` and containers use)."""
         env = os.environ if environ is None else environ
-        if "RECCTL_EXPERIMENT" not in env:
+        if not env.get("RECCTL_EXPERIMENT"):
             raise RecctlError("RECCTL_EXPERIMENT is not set",
                               "set it to the experiment file, or run `recctl serve --experiment`")
-        try:
-            return cls(
-                experiment=Path(env["RECCTL_EXPERIMENT"]),
-                artifacts=Path(env["RECCTL_ARTIFACTS"]) if env.get("RECCTL_ARTIFACTS") else None,
-                redis_url=env.get("RECCTL_REDIS", cls.redis_url),
-                replica=env.get("RECCTL_REPLICA", ""),
-                log_dir=Path(env.get("RECCTL_LOG_DIR", "logs")),
-                host=env.get("RECCTL_HOST", cls.host),
-                port=int(env.get("RECCTL_PORT", cls.port)),
-                cache_mb=int(env.get("RECCTL_CACHE_MB", cls.cache_mb)),
-                seed=int(env["RECCTL_SEED"]) if env.get("RECCTL_SEED") else None,
-                limits=Limits.from_environ(env),
-            )
-        except ValueError as exc:
-            raise RecctlError(f"bad RECCTL_* setting: {exc}",
-                              "ports and sizes are integers") from None
+        values: dict[str, Any] = _from_environ(SERVICE_VARIABLES, env)
+        values["limits"] = Limits.from_environ(env)
+        return validate(cls, values, ENVIRONMENT, what="RECCTL_* settings",
+                        names=SERVICE_VARIABLES,
+                        hint="set the variable to a valid value (ports and sizes are integers)")

@@ -11,9 +11,10 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from recctl import __version__
-from recctl.errors import RecctlError
+from recctl.errors import RecctlError, error_lines
 
 COMMAND_MODULES = (
     "stack_commands",  # up, down, status, fetch, run, simulate
@@ -71,6 +72,7 @@ def main() -> None:
 
 
 def report_error(exc: RecctlError) -> None:
-    err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
-    if exc.hint:
-        err_console.print(f"[dim]hint:[/] {exc.hint}", highlight=False)
+    for label, text in error_lines(exc):
+        # Text, not markup: a message may quote a user's value with brackets in it.
+        style = "bold red" if label == "Error:" else "dim"
+        err_console.print(Text.assemble((label, style), " ", text), highlight=False)

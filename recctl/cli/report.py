@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from recctl.analysis.metrics import METRICS
+from recctl.constants import METRICS
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Run folders from `recctl fetch`, replica log folders, or log files. Every "

@@ -1,7 +1,7 @@
 """The live A/B effect while simulating: sequential testing on the simulator's own episodes.
 
 The simulator knows every finished episode's user and session time, and a user's arm is
-the assignment hash (recctl.botify.assignment), so it can compute the primary metric per
+the assignment hash (recctl.assignment), so it can compute the primary metric per
 user and compare the arms as it goes. Every `peek_every` episodes the monitor prints the
 running effect with its always-valid interval (recctl.stats.sequential), which stays
 valid however often it is looked at; with `stop_early` the simulation stops the first
@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 
-from recctl.botify.assignment import arm_index
+from recctl.assignment import arm_index
+from recctl.constants import DEFAULT_ALPHA, PRIMARY_METRIC
 from recctl.stats.power import expected_distinct_users
 from recctl.stats.sequential import SequentialResult, confidence_sequence
 from recctl.stats.statistics import SampleMeanStatistic
@@ -61,8 +62,8 @@ class SequentialMonitor:
     n_users: int
     planned_episodes: int
     control: str = "C"
-    metric: str = "mean_time_per_session"
-    alpha: float = 0.05
+    metric: str = PRIMARY_METRIC
+    alpha: float = DEFAULT_ALPHA
     peek_every: int = 500
     stop_early: bool = False
     console: Console | None = None

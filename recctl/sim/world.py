@@ -21,12 +21,14 @@ number of users leaves the catalog unchanged.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import Field, field_validator
 
+from recctl.settings import Settings
 from recctl.sim import names
 from recctl.sim.knn import top_k_inner_product
 
@@ -35,23 +37,29 @@ INTERESTS_PER_USER = 3
 NEIGHBOURS_CACHE_PREFIX = "interest_neighbours_k"
 
 
-@dataclass(frozen=True)
-class WorldParams:
+class WorldParams(Settings):
     """Everything that shapes a generated world, besides the seed."""
 
-    tracks: int = 50_000
-    users: int = 10_000
-    dim: int = 32
-    genres: int = 24
-    genre_zipf: float = 0.6
-    centre_norm: float = 2.4
-    artist_norm: float = 2.2
-    noise_norm: float = 1.6
-    artist_pareto_alpha: float = 1.1
-    artist_max_tracks: int = 300
-    interest_popularity_sigma: float = 1.0
+    tracks: int = Field(50_000, ge=INTERESTS_PER_USER)
+    users: int = Field(10_000, ge=1)
+    dim: int = Field(32, ge=1)
+    genres: int = Field(24, ge=1)
+    genre_zipf: float = Field(0.6, ge=0)
+    centre_norm: float = Field(2.4, ge=0)
+    artist_norm: float = Field(2.2, ge=0)
+    noise_norm: float = Field(1.6, ge=0)
+    artist_pareto_alpha: float = Field(1.1, gt=0)
+    artist_max_tracks: int = Field(300, ge=1)
+    interest_popularity_sigma: float = Field(1.0, ge=0)
     consume_bias_range: tuple[float, float] = (0.0, 10.0)
     consume_sharpness_range: tuple[float, float] = (0.5, 2.0)
+
+    @field_validator("consume_bias_range", "consume_sharpness_range")
+    @classmethod
+    def _ordered(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] > value[1]:
+            raise ValueError("must be [low, high] with low <= high")
+        return value
 
 
 @dataclass
@@ -169,7 +177,7 @@ def generate_world(params: WorldParams, seed: int) -> World:
         "tracks": params.tracks,
         "users": params.users,
         "artists": int(n_artists),
-        "params": asdict(params),
+        "params": params.model_dump(),
     }
     return World(
         track_artist=track_artist.astype(np.int64),

@@ -13,15 +13,14 @@ loads too: missing per-user parameters take the user model's defaults.
 from __future__ import annotations
 
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import orjson
-import yaml
 
 from recctl.errors import RecctlError
 from recctl.paths import config_file
+from recctl.settings import read_yaml, validate
 from recctl.sim.user_model import UserModel
 from recctl.sim.world import (
     INTERESTS_PER_USER,
@@ -134,21 +133,18 @@ def load_world(folder: Path, user_model: UserModel | None = None) -> World:
     )
 
 
-def load_world_params(path: Path | None = None, **overrides: object) -> WorldParams:
-    """World parameters from YAML (default: config/world.yml), then `overrides` (non-None)."""
+def load_world_params(path: Path | None = None, *, source: str | None = None,
+                      prefix: str = "", **overrides: object) -> WorldParams:
+    """World parameters from YAML (default: config/world.yml), then `overrides` (non-None).
+
+    Errors name `source` (default: the file) and keys under `prefix` (e.g. "world" for a
+    bootstrap file's `world:` section).
+    """
+    given = path is not None
     path = Path(path) if path is not None else config_file(WORLD_CONFIG)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    raw = dict(raw or {})
+    raw = (read_yaml(path, what="world parameters file", example="config/world.yml",
+                     empty_ok=True) if given or path.is_file() else {})
     raw.update({k: v for k, v in overrides.items() if v is not None})
-    known = {f.name for f in fields(WorldParams)}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise RecctlError(f"{path}: unknown world parameter(s) {', '.join(unknown)}",
-                          f"known: {', '.join(sorted(known))}")
-    for name in ("consume_bias_range", "consume_sharpness_range"):
-        if name in raw:
-            raw[name] = tuple(float(x) for x in raw[name])
-    try:
-        return WorldParams(**raw)
-    except TypeError as exc:
-        raise RecctlError(f"{path}: {exc}", "fix the world parameters") from None
+    return validate(WorldParams, raw, source or str(path), what="world parameters",
+                    hint="fix the value; config/world.yml lists every parameter",
+                    prefix=prefix)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from recctl.constants import DEFAULT_ALPHA, DEFAULT_GUARDRAILS, PRIMARY_METRIC
+
 TestName = Literal["welch", "delta"]
 CorrectionName = Literal["holm", "none"]
 # "greater": the treatment's relative effect is above 0; "less": below 0.
@@ -25,7 +27,7 @@ class TestSettings:
 
     __test__ = False  # not a pytest test class, despite the name
 
-    alpha: float = 0.05
+    alpha: float = DEFAULT_ALPHA
     test: TestName = "welch"
     alternative: Alternative = "two-sided"
 
@@ -40,10 +42,10 @@ class ReportSettings:
     Guardrails compare user values capped at the pooled `guardrail_cap_quantile`.
     """
 
-    alpha: float = 0.05
+    alpha: float = DEFAULT_ALPHA
     correction: CorrectionName = "holm"
-    primary_metric: str = "mean_time_per_session"
-    guardrails: tuple[str, ...] = ("mean_request_latency",)
+    primary_metric: str = PRIMARY_METRIC
+    guardrails: tuple[str, ...] = DEFAULT_GUARDRAILS
     srm_threshold: float = 0.001
     srm_warn_threshold: float = 0.01
     guardrail_cap_quantile: float = 0.99

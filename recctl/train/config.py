@@ -1,115 +1,87 @@
-"""Training parameters: dataclasses with defaults from config/train.yml, overridable by a file."""
+"""Training parameters: settings models with defaults from config/train.yml, overridable.
+
+`load_train_config` starts from the shipped config/train.yml, then a user's file, then
+overrides given as a nested mapping (the bootstrap's `train:` section); unknown keys and
+bad values are one RecctlError naming the file, the key and the value.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from pydantic import Field, StrictBool
 
-from recctl.errors import RecctlError
+from recctl.constants import POSITIVE_THRESHOLD
 from recctl.paths import config_file
+from recctl.settings import Settings, read_yaml, validate
 from recctl.train.dssm import DSSMParams
 
-
-@dataclass(frozen=True)
-class TopParams:
-    n: int = 100
+HINT = "fix the value; config/train.yml lists every key with its meaning"
 
 
-@dataclass(frozen=True)
-class I2IParams:
-    k: int = 100
-    window: int = 10
-    decay: float = 0.9
-    weight_anchor: bool = True
-    symmetric: bool = True
-    min_time: float = 0.9
-    per_artist: int = 5
+class TopParams(Settings):
+    n: int = Field(100, ge=1)
 
 
-@dataclass(frozen=True)
-class LFMParams:
-    enabled: bool = False
-    dim: int = 32
-    iterations: int = 8
-    regularization: float = 0.1
-    alpha: float = 10.0
-    top_n: int = 100
+class I2IParams(Settings):
+    k: int = Field(100, ge=1)
+    window: int = Field(10, ge=1)
+    decay: float = Field(0.9, gt=0, le=1)
+    weight_anchor: StrictBool = True
+    symmetric: StrictBool = True
+    min_time: float = Field(0.9, ge=0, le=1)
+    per_artist: int = Field(5, ge=1)
 
 
-@dataclass(frozen=True)
-class EvalParams:
-    holdout_fraction: float = 0.15
-    ks: tuple[int, ...] = (10, 100)
-    refit: bool = True
+class LFMParams(Settings):
+    enabled: StrictBool = False
+    dim: int = Field(32, ge=1)
+    iterations: int = Field(8, ge=1)
+    regularization: float = Field(0.1, ge=0)
+    alpha: float = Field(10.0, ge=0)
+    top_n: int = Field(100, ge=1)
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    top: TopParams = field(default_factory=TopParams)
-    i2i: I2IParams = field(default_factory=I2IParams)
-    dssm: DSSMParams = field(default_factory=DSSMParams)
-    lfm: LFMParams = field(default_factory=LFMParams)
-    evaluation: EvalParams = field(default_factory=EvalParams)
-    positive_time: float = 0.8
+class EvalParams(Settings):
+    holdout_fraction: float = Field(0.15, ge=0, lt=1)  # 0: no offline evaluation
+    ks: tuple[int, ...] = Field((10, 100), min_length=1)
+    refit: StrictBool = True
+
+
+class TrainConfig(Settings):
+    top: TopParams = TopParams()
+    i2i: I2IParams = I2IParams()
+    dssm: DSSMParams = DSSMParams()
+    lfm: LFMParams = LFMParams()
+    evaluation: EvalParams = EvalParams()
+    positive_time: float = Field(POSITIVE_THRESHOLD, gt=0, le=1)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def _build(cls: type, values: Any, where: str, source: str) -> Any:
-    if not isinstance(values, dict):
-        raise RecctlError(f"{source}: `{where}` must be a mapping", "see config/train.yml")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
-    if unknown:
-        raise RecctlError(
-            f"{source}: unknown key(s) {', '.join(unknown)} under `{where}`",
-            f"known keys: {', '.join(fields)}",
-        )
-    kwargs: dict[str, Any] = {}
-    for name, value in values.items():
-        default = getattr(cls(), name)
-        key = f"{where}.{name}" if where else name
-        if dataclasses.is_dataclass(default):
-            kwargs[name] = _build(type(default), value, key, source)
-        elif isinstance(default, tuple):
-            kwargs[name] = tuple(int(v) for v in value)
-        elif (
-            isinstance(default, bool)
-            or not isinstance(value, (int, float))
-            or isinstance(value, bool)
-        ):
-            if type(value) is not type(default):
-                raise RecctlError(
-                    f"{source}: `{key}` must be {type(default).__name__}, got {value!r}",
-                    "fix the value in the config file",
-                )
-            kwargs[name] = value
-        else:
-            kwargs[name] = type(default)(value)
-    return cls(**kwargs)
+        return self.model_dump()
 
 
 def load_train_config(
-    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None, *,
+    source: str | None = None, prefix: str = "",
 ) -> TrainConfig:
-    """The shipped defaults, then `path`'s values, then `overrides` (same nesting)."""
+    """The shipped defaults, then `path`'s values, then `overrides` (same nesting).
+
+    Errors name `source` (default: `path`, else the shipped file) and keys under `prefix`
+    (e.g. "train" when the values come from a bootstrap file's `train:` section).
+    """
     merged: dict[str, Any] = {}
-    sources = [config_file("train.yml")] + ([Path(path)] if path else [])
-    for source in sources:
-        if not source.is_file():
-            if source == sources[0]:
-                continue
-            raise RecctlError(
-                f"training config {source} does not exist", "pass an existing YAML file"
-            )
-        _merge(merged, yaml.safe_load(source.read_text()) or {})
+    shipped = config_file("train.yml")
+    if shipped.is_file():
+        _merge(merged, read_yaml(shipped, what="training config", example=str(shipped),
+                                 empty_ok=True))
+    if path is not None:
+        _merge(merged, read_yaml(path, what="training config", example="config/train.yml",
+                                 empty_ok=True))
     _merge(merged, overrides or {})
-    return _build(TrainConfig, merged, "", str(sources[-1]))
+    where = source or str(path if path is not None else shipped)
+    return validate(TrainConfig, merged, where, what="training config", hint=HINT,
+                    prefix=prefix)
 
 
 def _merge(into: dict[str, Any], values: dict[str, Any]) -> None:

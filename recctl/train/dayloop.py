@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from recctl.constants import LIKED_THRESHOLD
 from recctl.eventlog import read_events
 from recctl.sim.inprocess import simulate_in_process
 from recctl.sim.user_model import UserModel
@@ -36,7 +37,7 @@ class LoopParams:
     episodes_per_day: int = 30_000
     arm_shares: tuple[float, ...] = (0.1, 0.3, 0.3, 0.3)  # in ARMS order
     explore: float = 0.1
-    liked_threshold: float = 0.7
+    liked_threshold: float = LIKED_THRESHOLD
     daily_dssm_epochs: int = 3
     old_positives_sample: float = 0.25
     ab_episodes: int = 10_000

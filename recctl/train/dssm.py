@@ -18,21 +18,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from pydantic import Field, StrictBool
 from threadpoolctl import threadpool_limits
 
+from recctl.settings import Settings
 from recctl.topk import top_k_rows
 
 
-@dataclass(frozen=True)
-class DSSMParams:
-    dim: int = 32
-    epochs: int = 8
-    batch_size: int = 1024
-    learning_rate: float = 0.01
-    temperature: float = 0.1
-    weight_decay: float = 0.0
-    logq: bool = True
-    top_n: int = 100
+class DSSMParams(Settings):
+    dim: int = Field(32, ge=1)
+    epochs: int = Field(8, ge=0)
+    batch_size: int = Field(1024, ge=1)
+    learning_rate: float = Field(0.01, gt=0)
+    temperature: float = Field(0.1, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    logq: StrictBool = True
+    top_n: int = Field(100, ge=1)
 
 
 @dataclass

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recctl.train.listens import POSITIVE_TIME, Listens
+from recctl.constants import POSITIVE_THRESHOLD
+from recctl.train.listens import Listens
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Cases:
     pair_target: np.ndarray  # int64 (n_pairs,)
 
 
-def user_cases(holdout: Listens, threshold: float = POSITIVE_TIME) -> Cases:
+def user_cases(holdout: Listens, threshold: float = POSITIVE_THRESHOLD) -> Cases:
     pos = holdout.positives(threshold)
     sessions, first = np.unique(holdout.session[pos], return_index=True)
     keys = holdout.user[pos][first]
@@ -38,7 +39,7 @@ def user_cases(holdout: Listens, threshold: float = POSITIVE_TIME) -> Cases:
     return Cases(keys.astype(np.int64), case.astype(np.int64), pairs[1].astype(np.int64))
 
 
-def next_cases(holdout: Listens, threshold: float = POSITIVE_TIME) -> Cases:
+def next_cases(holdout: Listens, threshold: float = POSITIVE_THRESHOLD) -> Cases:
     pos_rows = np.flatnonzero(holdout.positives(threshold))
     if len(pos_rows) < 2:
         return Cases(*(np.zeros(0, dtype=np.int64),) * 3)
@@ -113,7 +114,7 @@ def evaluate(
     user_lists: Mapping[str, tuple[np.ndarray, np.ndarray]],
     item_lists: Mapping[str, tuple[np.ndarray, np.ndarray]],
     ks: Sequence[int] = (10, 100),
-    threshold: float = POSITIVE_TIME,
+    threshold: float = POSITIVE_THRESHOLD,
 ) -> list[dict[str, float | str | int]]:
     """One row per (artifact, task), top_tracks included on both tasks as the baseline."""
     k = max(ks)

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recctl.constants import POSITIVE_THRESHOLD
 from recctl.errors import RecctlError
 from recctl.sessions import assign_sessions
-
-POSITIVE_TIME = 0.8  # the course's "listened" threshold for DSSM positives
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class Listens:
             self.timestamp_us[mask],
         )
 
-    def positives(self, threshold: float = POSITIVE_TIME) -> np.ndarray:
+    def positives(self, threshold: float = POSITIVE_THRESHOLD) -> np.ndarray:
         return self.time >= threshold
 
 

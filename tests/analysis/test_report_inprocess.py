@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from recctl.botify.assignment import assign
+from recctl.assignment import assign
 from recctl.cli.main import app
 from recctl.sim.agents import random_policy
 from recctl.sim.inprocess import simulate_in_process

@@ -15,7 +15,7 @@ import redis
 from botify_fixtures import HEADLINE_ARMS, N_TRACKS, start_replica, wait_for, write_experiment
 from http_client import Client
 
-from recctl.botify.assignment import assign
+from recctl.assignment import assign
 from recctl.eventlog import read_events
 from recctl.stack.redis_server import RedisServer
 

@@ -22,7 +22,7 @@ from http_client import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recctl.botify.assignment import assign
+from recctl.assignment import assign
 from recctl.stack.redis_server import RedisServer
 
 

@@ -96,7 +96,7 @@ def test_two_replicas_load_once_and_share_user_state(replica_factory):
 
 
 def _arm(user: int) -> str:
-    from recctl.botify.assignment import assign
+    from recctl.assignment import assign
 
     return assign(user, "svc_test", ["C", "T1"])
 

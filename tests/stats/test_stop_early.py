@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from rich.console import Console
 
-from recctl.botify.assignment import assign
+from recctl.assignment import assign
 from recctl.sim.http_runner import simulate_http
 from recctl.sim.monitor import SequentialMonitor
 from recctl.sim.results import SimulationResult

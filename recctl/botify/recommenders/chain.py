@@ -14,9 +14,9 @@ from recctl.botify.recommenders.base import Recommender
 from recctl.botify.recommenders.registry import recommender_class
 from recctl.botify.store import Store
 from recctl.botify.types import Query
+from recctl.constants import LIKED_THRESHOLD
 from recctl.spec import RecommenderSpec
 
-DEFAULT_LIKED_THRESHOLD = 0.7
 SAFETY = "safety_random"
 
 
@@ -27,7 +27,7 @@ class Chain:
         self.recommenders = recommenders
         self.uses_state = any(r.uses_state for r in recommenders)
         thresholds = [t for r in recommenders if (t := r.liked_threshold()) is not None]
-        self.liked_threshold = thresholds[0] if thresholds else DEFAULT_LIKED_THRESHOLD
+        self.liked_threshold = thresholds[0] if thresholds else LIKED_THRESHOLD
 
     async def recommend(self, query: Query) -> tuple[int, str]:
         """The next track and the `type_name` of the recommender that chose it."""

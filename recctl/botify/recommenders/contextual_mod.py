@@ -16,6 +16,7 @@ from recctl.artifacts import ArtifactKind
 from recctl.botify.recommenders.base import Recommender
 from recctl.botify.recommenders.registry import register
 from recctl.botify.types import Query
+from recctl.constants import LIKED_THRESHOLD
 
 
 @register
@@ -27,7 +28,7 @@ class ContextualMod(Recommender):
         model_config = ConfigDict(extra="forbid")
         i2i: str = "i2i"
         user_list: str = "dssm"
-        liked_threshold: float = Field(0.7, ge=0.0, le=1.0)
+        liked_threshold: float = Field(LIKED_THRESHOLD, ge=0.0, le=1.0)
 
     @classmethod
     def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from recctl.botify.assignment import arm_index, arm_names, assign, experiment_seed
+from recctl.assignment import arm_index, arm_names, assign, experiment_seed
 
 # Pinned with mmh3.hash(str(user), mmh3.hash(NAME) as uint32, signed=False) % arms.
 PINNED = [

@@ -1,4 +1,4 @@
-"""User -> arm assignment, the course's scheme (a contract: see DESIGN.md).
+"""User -> arm assignment, the course's scheme (a contract: docs/design.md, "Assignment").
 
 arm index = mmh3.hash(str(user), seed=mmh3.hash(EXPERIMENT_NAME), signed=False) % arms;
 arm 0 is named "C", then "T1", "T2", ...
