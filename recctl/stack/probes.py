@@ -70,9 +70,10 @@ def tcp_probe(host: str, port: int) -> Probe:
     return Probe(f"TCP {target}:{port}", lambda: port_open(target, port))
 
 
-def http_probe(url: str) -> Probe:
-    """Ready when GET `url` answers 2xx."""
-    return Probe(f"GET {url}", lambda: http_ok(url))
+def http_probe(url: str, header: tuple[str, str] | None = None) -> Probe:
+    """Ready when GET `url` answers 2xx (with `header` = (name, value), when given: that
+    the answer comes from the process we started, not another one on the port)."""
+    return Probe(f"GET {url}", lambda: http_ok(url, header))
 
 
 def command_probe(argv: list[str], timeout: float = 5.0) -> Probe:
@@ -93,9 +94,11 @@ def port_open(host: str, port: int) -> bool:
         return True
 
 
-def http_ok(url: str) -> bool:
+def http_ok(url: str, header: tuple[str, str] | None = None) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 (loopback)
+            if header is not None and response.headers.get(header[0]) != header[1]:
+                return False
             return 200 <= response.status < 300
     except urllib.error.HTTPError:
         return False

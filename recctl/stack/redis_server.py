@@ -133,10 +133,11 @@ class RedisServer(ManagedProcess):
                            **kwargs)  # type: ignore[arg-type]
 
     def _pings(self) -> bool:
+        """PING answers, from this process (not another server on the same port)."""
         with self.client(socket_timeout=1.0, socket_connect_timeout=1.0) as client:
             try:
-                return bool(client.ping())
-            except redis.ConnectionError:  # not listening yet
+                return client.ping() and client.info("server")["process_id"] == self.pid
+            except redis.RedisError:  # not listening yet, or another server's password
                 return False
 
     def stop(self, timeout: float | None = None, sig: int = signal.SIGTERM) -> int | None:

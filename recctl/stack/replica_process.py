@@ -15,6 +15,7 @@ from recctl.stack.managed import ManagedProcess
 from recctl.stack.probes import free_port, http_probe, http_url
 
 READY_TIMEOUT = 120.0  # loading large artifacts into an empty Redis takes a while
+REPLICA_HEADER = "x-botify-replica"  # every answer of a replica names it
 
 
 class ReplicaProcess(ManagedProcess):
@@ -49,7 +50,9 @@ class ReplicaProcess(ManagedProcess):
         environ = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {}),
                    "RECCTL_REDIS": redis_url}
         super().__init__(argv, name=name, log_file=Path(service_log), env=environ,
-                         probe=http_probe(self.url + ready_path), ready_timeout=ready_timeout,
+                         # Its name in the answer: ready means this process answers.
+                         probe=http_probe(self.url + ready_path, (REPLICA_HEADER, name)),
+                         ready_timeout=ready_timeout,
                          stop_timeout=15.0)  # the service's graceful drain takes up to 10 s
 
     @property
