@@ -17,7 +17,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,8 +28,9 @@ import psutil
 import yaml
 
 from recctl.artifacts import ArtifactWriter
-from recctl.stack.probes import free_port, http_ok, poll
+from recctl.stack.probes import free_port
 from recctl.stack.redis_server import RedisServer
+from recctl.stack.replica_process import ReplicaProcess
 
 WRK_SCRIPT = """
 math.randomseed(%(seed)d)
@@ -112,16 +112,13 @@ def main() -> None:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
 
-        def argv(name: str) -> list[str]:
-            return [sys.executable, "-m", "recctl.botify", "--experiment", str(experiment),
-                    "--artifacts", str(work / "artifacts"), "--port", str(port),
-                    "--redis", server.url, "--replica", name, "--log-dir", str(work / name)]
+        def replica(name: str) -> ReplicaProcess:
+            return ReplicaProcess(name=name, experiment=experiment, artifacts=work / "artifacts",
+                                  port=port, redis_url=server.url, log_dir=work / name,
+                                  service_log=work / f"{name}.out", ready_timeout=60)
 
         started = time.perf_counter()
-        process = subprocess.Popen(argv("bench"), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        try:
-            poll(lambda: http_ok(url + "/ready"), timeout=60, interval=0.02, what="replica")
+        with replica("bench") as process:
             print(f"start-up to /ready (cold Redis, loads everything): "
                   f"{time.perf_counter() - started:.2f} s")
             service = psutil.Process(process.pid)
@@ -138,21 +135,12 @@ def main() -> None:
                       f"service CPU {per_request:.3f} ms/request "
                       f"(user {1000 * user / requests:.3f}, kernel {1000 * system / requests:.3f}),"
                       f" errors {figures['errors']}")
-            print(f"peak RSS of the replica: {peak_rss_mb(process.pid):.0f} MB")
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
+            print(f"peak RSS of the replica: {peak_rss_mb(process.pid or 0):.0f} MB")
         # A second replica against the warm Redis: the skip-loading path.
         started = time.perf_counter()
-        process = subprocess.Popen(argv("bench2"), stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        try:
-            poll(lambda: http_ok(url + "/ready"), timeout=60, interval=0.02, what="replica 2")
+        with replica("bench2"):
             print(f"start-up to /ready (artifacts already in Redis): "
                   f"{time.perf_counter() - started:.2f} s")
-        finally:
-            process.send_signal(signal.SIGTERM)
-            process.wait(30)
     print(f"cores: {os.cpu_count()} (shared with other work; figures are noisy)")
     shutil.rmtree(work, ignore_errors=True)
 

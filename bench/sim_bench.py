@@ -1,4 +1,4 @@
-"""Simulator throughput: in-process steps/s and HTTP episodes/s against a stand-in server.
+"""Simulator throughput: in-process steps/s and HTTP episodes/s against two real replicas.
 
     python bench/sim_bench.py [--tracks 50000] [--users 10000] [--episodes 50000]
                               [--http-episodes 2000] [--concurrency 64]
@@ -11,22 +11,47 @@ about 6,700 steps/s.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 
+from recctl.artifacts import ArtifactWriter
 from recctl.sim.agents import random_policy
 from recctl.sim.http_runner import run_http_simulation
 from recctl.sim.inprocess import simulate_in_process
 from recctl.sim.user_model import load_user_model
-from recctl.sim.world import WorldParams, generate_world
+from recctl.sim.world import World, WorldParams, generate_world
 from recctl.sim.world_io import save_world
+from recctl.stack.redis_server import RedisServer
+from recctl.stack.replica_process import ReplicaProcess
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "sim"))
-from fake_botify import start_fake_replica  # noqa: E402
+
+def start_replicas(world: World, folder: Path, redis_url: str) -> list[ReplicaProcess]:
+    """Two botify replicas serving a random arm over the world's catalog."""
+    with ArtifactWriter(folder / "artifacts") as writer:
+        writer.tracks({"track": t, "artist": world.artist_names[a], "title": world.titles[t]}
+                      for t, a in enumerate(world.track_artist.tolist()))
+        writer.finish(producer="bench")
+    experiment = folder / "bench.yml"
+    experiment.write_text(yaml.safe_dump({"name": "bench", "artifacts": str(folder / "artifacts"),
+                                          "arms": {"C": {"type": "random"}}}))
+    replicas = [ReplicaProcess(name=f"r{i}", experiment=experiment, redis_url=redis_url,
+                               log_dir=folder / f"r{i}" / "logs",
+                               service_log=folder / f"r{i}" / "service.log", seed=1)
+                for i in range(2)]
+    for replica in replicas:
+        replica.spawn()
+    try:
+        for replica in replicas:
+            replica.wait_ready()
+    except BaseException:
+        for replica in replicas:
+            replica.stop()
+        raise
+    return replicas
 
 
 def main() -> None:
@@ -66,17 +91,17 @@ def main() -> None:
         console.print(f"in-process with event log: {logged.lines_written:,} lines, "
                       f"[bold]{logged.steps_per_second:,.0f} steps/s[/]")
 
-        replicas = [start_fake_replica(Path(tmp) / f"r{i}" / "data.json", world.n_tracks)
-                    for i in range(2)]
-        try:
-            result = run_http_simulation(world, model, [r.url for r in replicas],
-                                         episodes=args.http_episodes, seed=1,
-                                         concurrency=args.concurrency, console=console,
-                                         progress=False)
-        finally:
-            for replica in replicas:
-                replica.kill()
-        console.print(f"HTTP, 2 stand-in replicas (aiohttp, random), concurrency "
+        with RedisServer() as redis_server:
+            replicas = start_replicas(world, Path(tmp), redis_server.url)
+            try:
+                result = run_http_simulation(world, model, [r.url for r in replicas],
+                                             episodes=args.http_episodes, seed=1,
+                                             concurrency=args.concurrency, console=console,
+                                             progress=False)
+            finally:
+                for replica in replicas:
+                    replica.stop()
+        console.print(f"HTTP, 2 real replicas (botify, random arm), concurrency "
                       f"{args.concurrency}: {result.episodes:,} episodes, "
                       f"{result.acked_requests:,} requests in {result.elapsed_seconds:.2f} s = "
                       f"[bold]{result.episodes_per_second:,.0f} episodes/s[/] "

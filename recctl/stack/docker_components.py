@@ -19,6 +19,7 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
+from recctl.stack.managed import tail_text
 from recctl.stack.nginx import render_nginx_conf
 from recctl.stack.probes import poll
 
@@ -142,7 +143,7 @@ def log_tail(container: Container, lines: int = 30) -> str:
         text = container.logs(tail=lines).decode(errors="replace").rstrip()
     except docker.errors.APIError as exc:
         return f"(no logs: {exc})"
-    return f"{container.name} log:\n    " + "\n    ".join(text.splitlines() or ["(empty)"])
+    return f"{container.name} log:\n    " + tail_text(text, lines)
 
 
 def wait_for(container: Container, command: list[str], what: str, timeout: float,

@@ -6,34 +6,25 @@ in the run folder. Each replica is `python -m recctl.botify` on its own port (fo
 /ready probes and the simulator's client-side failover). The endpoint (stack.port, or
 a free port) is nginx when it is installed, else a port every replica also listens on
 with SO_REUSEPORT, so the kernel spreads any client's connections over the replicas.
+Each process is a ManagedProcess (recctl.stack.managed); state.json keeps its record, so
+`status` and `down` attach to it again from another shell.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 from recctl.errors import RecctlError
 from recctl.spec import LoadedExperiment
-from recctl.stack import processes
 from recctl.stack.base import ComponentStatus, ReplicaInfo, RunState, private_dir
-from recctl.stack.nginx import find_nginx, write_nginx_conf
-from recctl.stack.probes import (
-    check_port_free,
-    connect_host,
-    free_port,
-    http_ok,
-    http_url,
-    poll,
-    port_open,
-)
+from recctl.stack.managed import ManagedProcess
+from recctl.stack.nginx import NginxProcess, find_nginx
+from recctl.stack.probes import check_port_free, free_port, http_probe, http_url, poll
 from recctl.stack.redis_server import RedisServer, new_password
+from recctl.stack.replica_process import ReplicaProcess
 
-READY_TIMEOUT = 120.0
 REDIS_HOST = "127.0.0.1"  # never stack.host: Redis is for this machine's replicas only
 
 
@@ -58,9 +49,6 @@ class LocalRuntime:
                                 spinner="dots"):
                 self._start_replicas(loaded, state, run_dir, endpoint_port=port,
                                      shared=not use_nginx)
-                state.save()
-                for replica in state.replicas:
-                    self._wait_ready(replica, state)
             if use_nginx:
                 with console.status("Starting nginx...", spinner="dots"):
                     self._start_nginx(state, run_dir, host, port)
@@ -68,9 +56,8 @@ class LocalRuntime:
                 state.balancer = "client"
                 state.endpoint = http_url(host, port)
                 state.nginx = {}
-                endpoint = state.endpoint
-                poll(lambda: http_ok(f"{endpoint}/ready"), timeout=15,
-                     what=f"the shared endpoint {endpoint}")
+                probe = http_probe(f"{state.endpoint}/ready")
+                poll(probe.check, timeout=15, what=f"the shared endpoint ({probe.what})")
             state.save()
         except BaseException:
             self.down(state)
@@ -81,21 +68,15 @@ class LocalRuntime:
     def _start_redis(self, state: RunState, run_dir: Path) -> None:
         server = RedisServer(host=REDIS_HOST, workdir=run_dir / "redis",
                              password=new_password(), persist=True)
-        server.write_config()
-        # Spawned detached (it outlives this CLI), then the same readiness wait as tests use.
-        # `argv` restarts it on the same port, password and append-only file.
-        record = processes.spawn(server.command(), log_file=run_dir / "redis" / "stdout.log")
-        state.redis = {**record, "url": server.public_url, "port": server.port,
-                       "password": server.password, "argv": server.command()}
-        server.wait_until_ready(15, abort=lambda: processes.exit_reason(record))
+        state.redis = server.start().record  # a failed start stopped it again
 
     def _start_replicas(self, loaded: LoadedExperiment, state: RunState, run_dir: Path,
                         endpoint_port: int, shared: bool) -> None:
-        """Start the replicas; with `shared`, each also listens on `endpoint_port`."""
+        """Start the replicas, then wait for all of them (they load artifacts in parallel);
+        with `shared`, each also listens on `endpoint_port`."""
         spec = loaded.spec
-        # The Redis URL carries the password: by environment, never on the command line.
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "RECCTL_REDIS": state.redis_url}
         taken = {endpoint_port}
+        started: list[ReplicaProcess] = []
         for index in range(1, spec.stack.replicas + 1):
             name = f"replica-{index}"
             port = free_port(spec.stack.host)
@@ -103,39 +84,26 @@ class LocalRuntime:
                 port = free_port(spec.stack.host)
             taken.add(port)
             home = private_dir(run_dir / "replicas" / name)
-            log_dir = private_dir(home / "logs")
-            argv = [
-                sys.executable, "-m", "recctl.botify",
-                "--artifacts", str(spec.artifacts_dir),
-                "--experiment", str(loaded.path),
-                "--host", spec.stack.host,
-                "--port", str(port),
-                "--replica", name,
-                "--log-dir", str(log_dir),
-                # The experiment's seed also fixes the service's random choices.
-                "--seed", str(spec.simulation.seed),
-            ]
-            if shared:
-                argv += ["--endpoint-port", str(endpoint_port)]
-            record = processes.spawn(argv, log_file=home / "service.log", env=env)
-            url = http_url(spec.stack.host, port)
+            replica = ReplicaProcess(
+                name=name, experiment=loaded.path, artifacts=spec.artifacts_dir,
+                redis_url=state.redis_url, log_dir=private_dir(home / "logs"),
+                service_log=home / "service.log", host=spec.stack.host, port=port,
+                seed=spec.simulation.seed, endpoint_port=endpoint_port if shared else None)
+            replica.spawn()  # all of them first, then wait for each
+            started.append(replica)
             state.replicas.append(ReplicaInfo(
-                name=name, url=url, pid=record["pid"], started=record["started"],
-                service_log=record["log"], log_dir=str(log_dir),
-            ))
-            state.replica_urls.append(url)
+                name=name, url=replica.url, pid=replica.pid, started=replica.started,
+                service_log=str(replica.log_file), log_dir=str(replica.log_dir)))
+            state.replica_urls.append(replica.url)
+        state.save()
+        for replica in started:
+            replica.wait_ready()
 
     @staticmethod
-    def _record(replica: ReplicaInfo) -> dict[str, Any]:
-        return {"pid": replica.pid, "started": replica.started, "log": replica.service_log}
-
-    def _wait_ready(self, replica: ReplicaInfo, state: RunState) -> None:
-        record = self._record(replica)
-        poll(lambda: http_ok(f"{replica.url}/ready"), timeout=READY_TIMEOUT, interval=0.1,
-             what=f"{replica.name} ({replica.url})",
-             abort=lambda: processes.exit_reason(record),
-             on_timeout_hint=lambda: f"{replica.name} log ({record.get('log')}):\n    "
-             + processes.log_tail(record.get("log", "")))
+    def _replica(replica: ReplicaInfo) -> ManagedProcess:
+        """The replica's process again, from its record in state.json."""
+        return ManagedProcess.attach({"pid": replica.pid, "started": replica.started,
+                                      "log": replica.service_log}, name=replica.name)
 
     def _want_nginx(self, balancer: str) -> bool:
         if balancer == "client":
@@ -148,41 +116,28 @@ class LocalRuntime:
         return found
 
     def _start_nginx(self, state: RunState, run_dir: Path, host: str, port: int) -> None:
-        nginx_dir = private_dir(run_dir / "nginx")
-        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (nginx_dir / "tmp" / sub).mkdir(parents=True, exist_ok=True)
-        conf = write_nginx_conf(
-            nginx_dir / "nginx.conf", listen=f"{host}:{port}",
-            upstreams=[u.removeprefix("http://") for u in state.replica_urls],
-            pid_file=str(nginx_dir / "nginx.pid"), error_log=str(nginx_dir / "error.log"),
-            temp_dir=str(nginx_dir / "tmp"),
-        )
-        argv = [find_nginx() or "nginx", "-c", str(conf), "-p", str(nginx_dir),
-                "-e", str(nginx_dir / "error.log")]
-        record = processes.spawn(argv, log_file=nginx_dir / "stdout.log")
-        state.nginx.update({**record, "conf": str(conf), "port": port})
+        nginx = NginxProcess(private_dir(run_dir / "nginx"), host=host, port=port,
+                             upstreams=[u.removeprefix("http://") for u in state.replica_urls])
         state.balancer = "nginx"
-        state.endpoint = http_url(host, port)
-        poll(lambda: port_open(connect_host(host), port) and http_ok(f"{state.endpoint}/ready"),
-             timeout=15, what=f"nginx on {host}:{port}",
-             abort=lambda: processes.exit_reason(record),
-             on_timeout_hint=lambda: "nginx error log:\n    "
-             + processes.log_tail(nginx_dir / "error.log"))
+        state.endpoint = nginx.endpoint
+        try:
+            nginx.start()
+        finally:  # recorded even when it failed, for `status` to show
+            state.nginx = nginx.record
 
     # -- inspect and stop --------------------------------------------------------------
     def status(self, state: RunState) -> list[ComponentStatus]:
-        out = [ComponentStatus("redis", "redis", processes.is_running(state.redis),
+        out = [ComponentStatus("redis", "redis", _attach(state.redis, "redis").running,
                                f"pid {state.redis.get('pid')}, {state.redis.get('url')}")]
         for replica in state.replicas:
-            record = self._record(replica)
-            out.append(ComponentStatus(replica.name, "replica", processes.is_running(record),
+            out.append(ComponentStatus(replica.name, "replica", self._replica(replica).running,
                                        f"pid {replica.pid}, {replica.url}"))
         if state.balancer == "nginx":
-            out.append(ComponentStatus("nginx", "balancer", processes.is_running(state.nginx),
+            out.append(ComponentStatus("nginx", "balancer", _attach(state.nginx, "nginx").running,
                                        f"pid {state.nginx.get('pid')}, {state.endpoint}"))
         elif state.endpoint:
             # The shared port is up while any replica still listens on it.
-            serving = any(processes.is_running(self._record(r)) for r in state.replicas)
+            serving = any(self._replica(r).running for r in state.replicas)
             out.append(ComponentStatus(
                 "endpoint", "balancer", serving,
                 f"{state.endpoint}, shared by the replicas (SO_REUSEPORT: the kernel balances)"))
@@ -191,15 +146,13 @@ class LocalRuntime:
     def quiesce(self, state: RunState) -> None:
         # Balancer first, so no request reaches a replica that is stopping; SIGTERM makes
         # each replica write out its buffered log lines before it exits.
-        if state.nginx.get("pid"):
-            processes.stop(state.nginx)
+        _attach(state.nginx, "nginx").stop()
         for replica in state.replicas:
-            processes.stop(self._record(replica))
+            self._replica(replica).stop(timeout=15.0)
 
     def down(self, state: RunState) -> None:
         self.quiesce(state)
-        if state.redis.get("pid"):
-            processes.stop(state.redis)
+        _attach(state.redis, "redis").stop()
         state.stopped = True
         state.save()
 
@@ -214,3 +167,7 @@ class LocalRuntime:
                 with open(path, "rb") as src, open(dest / path.name, "wb") as out:
                     while block := src.read(1 << 20):
                         out.write(block)
+
+
+def _attach(record: dict, name: str) -> ManagedProcess:
+    return ManagedProcess.attach(record, name=name)

@@ -1,12 +1,16 @@
-"""nginx as the load balancer: its config rendered from config/nginx/nginx.conf.template."""
+"""nginx as the load balancer: its config rendered from config/nginx/nginx.conf.template,
+and nginx as a managed process (the local runtime, the tests)."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 from string import Template
 
 from recctl.paths import config_file
+from recctl.stack.managed import ManagedProcess
+from recctl.stack.probes import http_probe, http_url, tcp_probe
 
 
 def find_nginx() -> str | None:
@@ -40,3 +44,50 @@ def write_nginx_conf(path: Path, **kwargs: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_nginx_conf(**kwargs))  # type: ignore[arg-type]
     return path
+
+
+class NginxProcess(ManagedProcess):
+    """nginx balancing `upstreams` ("host:port"), its files in `folder`: ready once the
+    endpoint answers `ready_path` through it (a replica behind it is ready)."""
+
+    def __init__(self, folder: Path, *, host: str, port: int, upstreams: list[str],
+                 ready_path: str | None = "/ready", ready_timeout: float = 15.0) -> None:
+        self.folder = Path(folder)
+        self.host, self.port, self.upstreams = host, port, upstreams
+        probe = tcp_probe(host, port)
+        if ready_path is not None:
+            probe = probe & http_probe(self.endpoint + ready_path)
+        super().__init__(
+            [find_nginx() or "nginx", "-c", str(self.conf), "-p", str(self.folder),
+             "-e", str(self.error_log)],
+            name="nginx", log_file=self.folder / "stdout.log", logs=[self.error_log],
+            probe=probe, ready_timeout=ready_timeout)
+
+    @property
+    def conf(self) -> Path:
+        return self.folder / "nginx.conf"
+
+    @property
+    def error_log(self) -> Path:
+        return self.folder / "error.log"
+
+    @property
+    def endpoint(self) -> str:
+        return http_url(self.host, self.port)
+
+    def prepare(self) -> None:
+        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (self.folder / "tmp" / sub).mkdir(parents=True, exist_ok=True)
+        write_nginx_conf(self.conf, listen=f"{self.host}:{self.port}", upstreams=self.upstreams,
+                         pid_file=str(self.folder / "nginx.pid"), error_log=str(self.error_log),
+                         temp_dir=str(self.folder / "tmp"))
+        super().prepare()
+
+    @property
+    def record(self) -> dict[str, object]:
+        return {**super().record, "conf": str(self.conf), "port": self.port, "argv": self.argv}
+
+    def reload(self) -> None:
+        """`nginx -s reload`: new workers with the config, old ones drain."""
+        subprocess.run([*self.argv, "-s", "reload"], check=True, capture_output=True,
+                       timeout=10)

@@ -1,12 +1,14 @@
-"""Readiness probes and the one polling helper they share."""
+"""Readiness probes (TCP, HTTP, a command, any check) and the one polling helper they share."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import psutil
 
@@ -49,14 +51,54 @@ def poll(
         time.sleep(interval)
 
 
+@dataclass(frozen=True)
+class Probe:
+    """How to tell that a component is ready: `check()` returns True (an OSError or False
+    means "not yet"); `what` names it in messages."""
+
+    what: str
+    check: Callable[[], bool]
+
+    def __and__(self, other: Probe) -> Probe:
+        """Both probes, in order (a port that listens, then an HTTP answer)."""
+        return Probe(f"{self.what} and {other.what}", lambda: self.check() and other.check())
+
+
+def tcp_probe(host: str, port: int) -> Probe:
+    """Ready when a TCP connection to host:port succeeds."""
+    target = connect_host(host)
+    return Probe(f"TCP {target}:{port}", lambda: port_open(target, port))
+
+
+def http_probe(url: str, header: tuple[str, str] | None = None) -> Probe:
+    """Ready when GET `url` answers 2xx (with `header` = (name, value), when given: that
+    the answer comes from the process we started, not another one on the port)."""
+    return Probe(f"GET {url}", lambda: http_ok(url, header))
+
+
+def command_probe(argv: list[str], timeout: float = 5.0) -> Probe:
+    """Ready when the command exits 0 (e.g. `redis-cli ping` style checks)."""
+    def check() -> bool:
+        try:
+            done = subprocess.run(argv, capture_output=True, timeout=timeout,  # noqa: S603
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            return False
+        return done.returncode == 0
+
+    return Probe(" ".join(argv[:3]), check)
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.create_connection((host, port), timeout=0.5):
         return True
 
 
-def http_ok(url: str) -> bool:
+def http_ok(url: str, header: tuple[str, str] | None = None) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=1.0) as response:  # noqa: S310 (loopback)
+            if header is not None and response.headers.get(header[0]) != header[1]:
+                return False
             return 200 <= response.status < 300
     except urllib.error.HTTPError:
         return False

@@ -8,20 +8,19 @@ restart of Redis with the same arguments; without it (test servers) nothing is s
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
 import signal
-import subprocess
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
 
 from recctl.errors import RecctlError
 from recctl.stack.base import PRIVATE_DIR, write_private
-from recctl.stack.probes import free_port, poll
+from recctl.stack.managed import ManagedProcess
+from recctl.stack.probes import Probe, free_port
 
 CONFIG_FILE = "redis.conf"
 
@@ -57,12 +56,17 @@ def find_redis_server() -> Path:
     )
 
 
-class RedisServer:
-    """start() -> ready (PING answers) -> stop(); cleans up if start fails."""
+class RedisServer(ManagedProcess):
+    """A Redis server as a managed process: ready when PING answers.
+
+    The same object serves the tests (`with RedisServer() as server:`) and the local
+    runtime (which keeps `record` in state.json, with `argv` to restart it).
+    """
 
     def __init__(self, *, host: str = "127.0.0.1", port: int | None = None,
                  workdir: Path | None = None, executable: Path | None = None,
-                 password: str | None = None, persist: bool = False) -> None:
+                 password: str | None = None, persist: bool = False,
+                 ready_timeout: float = 15.0) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.executable = executable or find_redis_server()
@@ -70,7 +74,11 @@ class RedisServer:
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="recctl-redis-"))
         self.password = password
         self.persist = persist
-        self.process: subprocess.Popen[bytes] | None = None
+        super().__init__(
+            [str(self.executable), str(self.config_file)], name="redis",
+            log_file=self.workdir / "stdout.log", logs=[self.logfile],
+            probe=Probe(f"PING on {host}:{self.port}", self._pings),
+            ready_timeout=ready_timeout, stop_timeout=5.0)
 
     @property
     def url(self) -> str:
@@ -107,77 +115,33 @@ class RedisServer:
             lines.append(f"requirepass {self.password}")
         return "\n".join(lines) + "\n"
 
-    def write_config(self) -> Path:
-        """The folder (0700) and its config file (0600); `command()` starts Redis on it."""
+    def prepare(self) -> None:
+        """The folder (0700) and its config file (0600), which the argv names."""
         self.workdir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
         self.workdir.chmod(PRIVATE_DIR)
         write_private(self.config_file, self.config())
-        return self.config_file
+        super().prepare()
 
-    def command(self) -> list[str]:
-        """The argv that starts this server (again, after a crash: same data, same port)."""
-        return [str(self.executable), str(self.config_file)]
+    @property
+    def record(self) -> dict[str, Any]:
+        """What state.json keeps: `argv` restarts it on the same port, password and data."""
+        return {**super().record, "url": self.public_url, "port": self.port,
+                "password": self.password, "argv": self.argv}
 
     def client(self, **kwargs: object) -> redis.Redis:
         return redis.Redis(host=self.host, port=self.port, password=self.password,
                            **kwargs)  # type: ignore[arg-type]
 
-    def start(self, timeout: float = 10.0) -> RedisServer:
-        self.write_config()
-        self.process = subprocess.Popen(  # noqa: S603 (our own argv)
-            self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True,
-        )
-        try:
-            self.wait_until_ready(timeout, abort=self._exited)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def wait_until_ready(self, timeout: float,
-                         abort: Callable[[], str | None] | None = None) -> None:
-        """Poll PING until it answers; `abort` says early why the process is gone."""
-        client = self.client(socket_timeout=1.0)
-
-        def answers() -> bool:
+    def _pings(self) -> bool:
+        """PING answers, from this process (not another server on the same port)."""
+        with self.client(socket_timeout=1.0, socket_connect_timeout=1.0) as client:
             try:
-                return bool(client.ping())
-            except redis.ConnectionError:  # not listening yet
+                return client.ping() and client.info("server")["process_id"] == self.pid
+            except redis.RedisError:  # not listening yet, or another server's password
                 return False
 
-        try:
-            poll(answers, timeout=timeout, what=f"redis-server on {self.host}:{self.port}",
-                 abort=abort, on_timeout_hint=self._log_tail)
-        finally:
-            client.close()
-
-    def _exited(self) -> str | None:
-        if self.process is not None and self.process.poll() is not None:
-            return f"exited with code {self.process.returncode}"
-        return None
-
-    def _log_tail(self) -> str:
-        try:
-            lines = self.logfile.read_text(errors="replace").splitlines()[-10:]
-        except OSError:
-            return "no log written"
-        return "redis log tail:\n    " + "\n    ".join(lines)
-
-    def stop(self, timeout: float = 5.0) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.process = None
+    def stop(self, timeout: float | None = None, sig: int = signal.SIGTERM) -> int | None:
+        code = super().stop(timeout, sig)
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def __enter__(self) -> RedisServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+        return code

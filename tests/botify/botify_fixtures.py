@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
 from recctl.artifacts import ArtifactWriter
-from recctl.stack.probes import free_port, http_ok, poll
+from recctl.stack.replica_process import ReplicaProcess
 
 N_TRACKS = 60
 N_ARTISTS = 6
@@ -59,48 +54,20 @@ HEADLINE_ARMS = {
 }
 
 
-@dataclass
-class Replica:
-    process: subprocess.Popen[bytes]
-    url: str
-    log_dir: Path
-    output: Path
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+Replica = ReplicaProcess  # what the fixtures hand out: the runtime's own replica type
 
 
 def start_replica(tmp: Path, experiment: Path, artifacts: Path, redis_url: str,
                   name: str = "r1", wait_ready: bool = True, extra: tuple[str, ...] = (),
-                  env: dict[str, str] | None = None) -> Replica:
-    """A replica process; `env` adds variables (the RECCTL_* limits, for instance)."""
-    port = free_port()
-    log_dir = tmp / name / "logs"
-    output = tmp / name / "service.log"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "recctl.botify", "--experiment", str(experiment),
-            "--artifacts", str(artifacts), "--port", str(port), "--redis", redis_url,
-            "--replica", name, "--log-dir", str(log_dir), "--seed", "1", *extra]
-    with open(output, "wb") as out:
-        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
-    replica = Replica(process, f"http://127.0.0.1:{port}", log_dir, output)
-    probe = "/ready" if wait_ready else "/health"
-    try:
-        poll(lambda: http_ok(replica.url + probe), timeout=20, what=f"replica {name}",
-             abort=lambda: None if process.poll() is None else f"exited {process.returncode}",
-             on_timeout_hint=lambda: output.read_text(errors="replace")[-2000:])
-    except BaseException:
-        replica.stop(signal.SIGKILL)
-        raise
-    return replica
+                  env: dict[str, str] | None = None) -> ReplicaProcess:
+    """A replica process, ready (or only up, without `wait_ready`); `env` adds variables
+    (the RECCTL_* limits, for instance). A failed start stops it and says why."""
+    replica = ReplicaProcess(
+        name=name, experiment=experiment, artifacts=artifacts, redis_url=redis_url,
+        log_dir=tmp / name / "logs", service_log=tmp / name / "service.log", seed=1,
+        ready_path="/ready" if wait_ready else "/health", extra_args=extra, env=env,
+        ready_timeout=20)
+    return replica.start()
 
 
 ReplicaFactory = Callable[..., Replica]
@@ -121,7 +88,7 @@ def replica_factory(tmp_path: Path, artifacts_dir: Path, redis_url: str
 
     yield make
     for replica in started:
-        replica.stop(signal.SIGKILL, timeout=5)
+        replica.kill()
 
 
 @pytest.fixture()

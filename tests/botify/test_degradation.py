@@ -60,7 +60,7 @@ def test_pool_exhaustion_waits_for_a_connection(replica_factory):
     assert statuses == [200] * 200, sorted(set(statuses))
     assert result["ready"] == [200] * 20
     assert Client(replica.url).request("GET", "/ready")[0] == 200
-    assert replica.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+    assert replica.stop() in (0, -signal.SIGTERM)
     frame, _ = read_events([replica.log_dir])
     assert len(frame) == 200
 
@@ -76,7 +76,7 @@ def _assert_busy_but_ready(result: dict[str, Any], replica, reason: str) -> None
         assert headers["x-botify-replica"] == "r1"
     assert result["ready"] and set(result["ready"]) == {200}
     assert Client(replica.url).request("GET", "/ready")[0] == 200
-    assert "redis unreachable" not in replica.output.read_text()
+    assert "redis unreachable" not in replica.log_file.read_text()
 
 
 def test_admission_limit_answers_busy_and_stays_ready(replica_factory):
@@ -108,5 +108,5 @@ def test_redis_restart_stale_connections_are_replaced(tmp_path: Path, artifacts_
         assert statuses == [200] * 60, sorted(set(statuses))
         client.close()
     finally:
-        replica.stop(signal.SIGKILL)
+        replica.kill()
         server.stop()

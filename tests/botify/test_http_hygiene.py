@@ -125,7 +125,7 @@ def test_websocket_upgrade_is_refused_with_4xx(shared, request_line):
     assert status == 400 and "upgrade" in json.loads(body)["error"]
     assert headers["x-botify-replica"] == "r1" and headers["connection"] == "close"
     assert "upgrade" not in headers
-    assert "Exception" not in shared.output.read_text()
+    assert "Exception" not in shared.log_file.read_text()
 
 
 def test_request_ids_are_echoed_assigned_and_logged(shared):

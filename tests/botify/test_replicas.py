@@ -32,7 +32,7 @@ def test_sigterm_leaves_every_answered_request_on_disk(replica):
         thread.start()
     for thread in threads:
         thread.join()
-    assert replica.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+    assert replica.stop() in (0, -signal.SIGTERM)
     frame, summary = read_events([replica.log_dir])
     assert summary.malformed == 0
     assert len(frame) == sum(answered) == 600
@@ -58,12 +58,12 @@ def test_redis_outage_gives_503_then_recovers_by_itself(tmp_path, artifacts_dir)
         wait_for(lambda: client.request("GET", "/ready")[0] == 200, timeout=15)
         status, body = client.next(1, 3, 0.9)
         assert status == 200 and body["track"] in range(N_TRACKS)
-        assert replica.output.read_text().count("loaded artifacts") == 2  # at start, after
+        assert replica.log_file.read_text().count("loaded artifacts") == 2  # at start, after
         keys = redis.Redis.from_url(server.url).keys("recctl:a:*:done")
         assert len(keys) == 4  # catalog, dssm, i2i, top_tracks reloaded
     finally:
         client.close()
-        replica.stop(signal.SIGKILL)
+        replica.kill()
         server.stop()
 
 
@@ -79,7 +79,7 @@ def test_two_replicas_load_once_and_share_user_state(replica_factory):
         thread.start()
     for thread in threads:
         thread.join()
-    outputs = [results[n].output.read_text() for n in ("a", "b")]
+    outputs = [results[n].log_file.read_text() for n in ("a", "b")]
     assert sum("loaded artifacts" in out for out in outputs) == 1, outputs
     # A contextual_mod user bouncing between replicas never hears a track twice.
     clients = [Client(results[n].url) for n in ("a", "b")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fake_botify import hash_recommendation
+from sim_fixtures import hash_recommendation
 
 from recctl.eventlog import read_events
 from recctl.sim.agents import random_policy, scalar_policy

@@ -1,17 +1,17 @@
 """A real Docker Engine API for the Docker runtime's tests, or a skip that says why.
 
 The engine is DOCKER_HOST, else the socket `.ci/container-engine` serves (rootful
-Podman). When nothing answers and this is root on a machine with apt, the fixture runs
-`.ci/container-engine setup` itself (and stops the service afterwards); only when that
-fails too are the tests skipped, with the reason.
+Podman). Setting one up installs system packages, which is CI's job, never a test's:
+.ci/run runs `.ci/container-engine setup`, exports DOCKER_HOST and sets
+RECCTL_TEST_REQUIRE_ENGINE=1, so that in CI a missing engine fails these tests instead
+of skipping them. Elsewhere they are skipped, with the reason and the command to run.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
-from pathlib import Path
+from typing import NoReturn
 
 import docker
 import pytest
@@ -20,55 +20,39 @@ from recctl.errors import RecctlError
 from recctl.stack.docker_engine import connect
 from recctl.stack.docker_images import build_support_image
 
-REPO = Path(__file__).resolve().parents[2]
-ENGINE_SCRIPT = REPO / ".ci" / "container-engine"
 ENGINE_SOCKET = "unix:///run/recctl-engine/podman.sock"
 # The base image .ci/container-engine builds with debootstrap; no registry is needed.
 BASE_IMAGE = os.environ.get("RECCTL_TEST_BASE_IMAGE", "localhost/base:bookworm")
 REDIS_IMAGE = "localhost/recctl-redis:bookworm"
 NGINX_IMAGE = "localhost/recctl-nginx:bookworm"
+SETUP = "run `.ci/container-engine setup` (root) and `eval \"$(.ci/container-engine env)\"`"
 
 
-def _try(host: str) -> tuple[docker.DockerClient | None, str]:
-    try:
-        return connect(host, timeout=600), ""
-    except RecctlError as exc:
-        return None, exc.message
+def _missing(reason: str) -> NoReturn:
+    """Skip, or fail where CI promised an engine."""
+    if os.environ.get("RECCTL_TEST_REQUIRE_ENGINE") == "1":
+        pytest.fail(f"{reason} (RECCTL_TEST_REQUIRE_ENGINE=1: CI set up an engine)")
+    pytest.skip(f"{reason}; to run these tests, {SETUP}")
 
 
-def _start_engine() -> str:
-    """Run `.ci/container-engine setup`; return why it could not, or ""."""
-    if os.environ.get("RECCTL_TEST_NO_ENGINE_SETUP") == "1":
-        return "RECCTL_TEST_NO_ENGINE_SETUP=1"
-    if not ENGINE_SCRIPT.exists() or os.geteuid() != 0:
-        return "starting Podman needs root and .ci/container-engine"
-    done = subprocess.run([str(ENGINE_SCRIPT), "setup"], capture_output=True, text=True,
-                          timeout=900, check=False)
-    if done.returncode != 0:
-        return f".ci/container-engine setup failed: {done.stderr.strip()[-500:]}"
-    return ""
+def engine_host() -> str:
+    return os.environ.get("DOCKER_HOST") or ENGINE_SOCKET
 
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
-    host = os.environ.get("DOCKER_HOST") or ENGINE_SOCKET
-    client, why = _try(host)
-    started = False
-    if client is None and not os.environ.get("DOCKER_HOST"):
-        failure = _start_engine()
-        started = not failure
-        client, why = _try(host) if started else (None, failure)
-    if client is None:
-        pytest.skip(f"no Docker Engine API could be reached or started ({why})")
+    host = engine_host()
+    try:
+        client = connect(host, timeout=600)
+    except RecctlError as exc:
+        _missing(f"no Docker Engine API answers at {host}: {exc.message}")
     yield client
     client.close()
-    if started:
-        subprocess.run([str(ENGINE_SCRIPT), "stop"], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")
 def docker_host(docker_client: docker.DockerClient) -> str:
-    return os.environ.get("DOCKER_HOST") or ENGINE_SOCKET
+    return engine_host()
 
 
 @pytest.fixture(scope="session")
@@ -77,8 +61,8 @@ def support_images(docker_client: docker.DockerClient) -> dict[str, str]:
     try:
         docker_client.images.get(BASE_IMAGE)
     except docker.errors.ImageNotFound:
-        pytest.skip(f"base image {BASE_IMAGE} is missing: run .ci/container-engine setup "
-                    "or set RECCTL_TEST_BASE_IMAGE")
+        _missing(f"base image {BASE_IMAGE} is missing (set RECCTL_TEST_BASE_IMAGE to "
+                 "another base image)")
     build_support_image(docker_client, "redis", BASE_IMAGE, REDIS_IMAGE)
     build_support_image(docker_client, "nginx", BASE_IMAGE, NGINX_IMAGE)
     return {"base": BASE_IMAGE, "redis": REDIS_IMAGE, "nginx": NGINX_IMAGE}

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from local_fixtures import build_small_world, write_experiment
@@ -23,9 +21,10 @@ from typer.testing import CliRunner
 
 from recctl.cli.main import app
 from recctl.eventlog import find_log_files, iter_events, read_events
-from recctl.stack import processes
 from recctl.stack.base import RunState
+from recctl.stack.managed import ManagedProcess
 from recctl.stack.nginx import find_nginx
+from recctl.stack.probes import Probe, tcp_probe
 from recctl.workflow import RunOutcome, run_experiment
 
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
@@ -45,7 +44,7 @@ class Fault:
                  inject: Callable[[RunState, Fault], None], after_bytes: int = 40_000) -> None:
         self.runs = workspace / ".recctl" / "runs" / experiment
         self.inject, self.after_bytes = inject, after_bytes
-        self.started: list[dict[str, Any]] = []  # records of processes the fault started
+        self.started: list[ManagedProcess] = []  # processes the fault started
         self.done = threading.Event()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -83,36 +82,36 @@ class Fault:
 
     def __exit__(self, *exc_info: object) -> None:
         self.thread.join(timeout=60)
-        for record in self.started:
-            processes.stop(record)
+        for process in self.started:
+            process.stop()
 
 
 def _kill_replica(state: RunState, fault: Fault) -> None:
-    os.killpg(state.replicas[0].pid or 0, signal.SIGKILL)
+    victim = state.replicas[0]
+    ManagedProcess.attach({"pid": victim.pid, "started": victim.started},
+                          name=victim.name).kill()
 
 
 def _restart_redis(state: RunState, fault: Fault) -> None:
     """Stop Redis, wait 5 s, start it again with the same arguments (port, password, data)."""
-    from recctl.stack.redis_server import RedisServer
-
-    argv = state.redis.get("argv") or RedisServer(
-        host="127.0.0.1", port=int(state.redis["port"]), workdir=state.path / "redis").command()
-    processes.stop(state.redis)
-    time.sleep(5)
-    record = processes.spawn(list(argv), log_file=state.path / "redis" / "restart.log")
-    fault.started.append(record)
     import redis
 
-    client = redis.Redis(host="127.0.0.1", port=int(state.redis["port"]),
-                         password=state.redis.get("password"), socket_timeout=1.0)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            if client.ping():
-                return
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    raise AssertionError("redis did not come back")
+    ManagedProcess.attach(state.redis, name="redis").stop()
+    time.sleep(5)
+
+    def pings() -> bool:
+        with redis.Redis(host="127.0.0.1", port=int(state.redis["port"]),
+                         password=state.redis.get("password"), socket_timeout=1.0) as client:
+            try:
+                return bool(client.ping())
+            except redis.ConnectionError:
+                return False
+
+    restarted = ManagedProcess(state.redis["argv"], name="redis",
+                               log_file=state.path / "redis" / "restart.log",
+                               probe=Probe("PING", pings), ready_timeout=15)
+    fault.started.append(restarted)
+    restarted.start()
 
 
 def _nginx_argv(state: RunState) -> list[str]:
@@ -123,11 +122,13 @@ def _nginx_argv(state: RunState) -> list[str]:
 
 def _restart_nginx(state: RunState, fault: Fault) -> None:
     """SIGKILL nginx (master and workers) and start it again with the same config."""
-    os.killpg(int(state.nginx["pid"]), signal.SIGKILL)
+    ManagedProcess.attach(state.nginx, name="nginx").kill()
     time.sleep(0.5)
-    record = processes.spawn(_nginx_argv(state),
-                             log_file=Path(state.nginx["conf"]).parent / "restart.log")
-    fault.started.append(record)
+    restarted = ManagedProcess(_nginx_argv(state), name="nginx",
+                               log_file=Path(state.nginx["conf"]).parent / "restart.log",
+                               probe=tcp_probe("127.0.0.1", int(state.nginx["port"])))
+    fault.started.append(restarted)
+    restarted.start()
 
 
 def _reload_nginx(state: RunState, fault: Fault) -> None:

@@ -20,9 +20,9 @@ from rich.console import Console
 
 from recctl.errors import RecctlError
 from recctl.spec import load_experiment
-from recctl.stack import processes
 from recctl.stack.base import STATE_FILE, RunState
 from recctl.stack.lifecycle import stack_down, stack_status, stack_up
+from recctl.stack.managed import ManagedProcess
 from recctl.stack.nginx import find_nginx
 from recctl.stack.probes import free_port, poll
 
@@ -84,8 +84,8 @@ def test_crashed_replica_is_reported_stale(tmp_path: Path, small_artifacts: Path
     state = stack_up(loaded, QUIET)
     try:
         victim = state.replicas[0]
-        os.killpg(victim.pid, signal.SIGKILL)
-        processes.stop({"pid": victim.pid, "started": victim.started}, timeout=0.1)
+        ManagedProcess.attach({"pid": victim.pid, "started": victim.started},
+                              name=victim.name).kill()
         found = stack_status(loaded.spec.name)
         assert [c.name for c in found.stale] == [victim.name]
     finally:
@@ -158,8 +158,8 @@ def test_without_nginx_the_endpoint_spreads_over_every_replica(
         # (A connection the kernel queued for it as it died is reset, as with any server
         # that crashes; so wait until the kernel has dropped its listener.)
         victim = state.replicas[0]
-        os.killpg(victim.pid, signal.SIGKILL)
-        processes.stop({"pid": victim.pid, "started": victim.started}, timeout=0.1)
+        ManagedProcess.attach({"pid": victim.pid, "started": victim.started},
+                              name=victim.name).kill()
         port = int(state.endpoint.rsplit(":", 1)[1])
         poll(lambda: len(listeners(port)) == 2, timeout=5, what="the dead replica's listener")
         assert victim.pid not in listeners(port)
@@ -253,9 +253,10 @@ def test_user_state_survives_a_redis_restart(
             os.kill(state.redis["pid"], sig)
             psutil.Process(state.redis["pid"]).wait(10)
             # Started again with the same arguments: same port, password and folder.
-            record = processes.spawn(state.redis["argv"],
-                                     log_file=state.path / "redis" / "stdout.log")
-            state.redis.update(pid=record["pid"], started=record["started"])
+            restarted = ManagedProcess(state.redis["argv"], name="redis",
+                                       log_file=state.path / "redis" / "stdout.log")
+            restarted.spawn()
+            state.redis.update(pid=restarted.pid, started=restarted.started)
             state.save()
             with redis.Redis.from_url(state.redis_url, retry_on_timeout=True) as client:
                 for _ in range(100):
