@@ -380,7 +380,7 @@ def parse_experiment(path: str | Path) -> LoadedExperiment:
 
 def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:
     """Each arm's recommenders exist, their params are valid, their artifacts are present."""
-    from recctl.botify.recommenders.registry import recommender_class
+    from recctl.recommenders.registry import recommender_class
 
     problems: list[str] = []
     for arm, top in loaded.spec.arms.items():
