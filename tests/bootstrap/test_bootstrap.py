@@ -7,8 +7,8 @@ import pytest
 from rich.console import Console
 
 from recctl.artifacts import ArtifactSet
+from recctl.bootstrap import bootstrap, load_bootstrap_config
 from recctl.errors import RecctlError
-from recctl.train.bootstrap import bootstrap, load_bootstrap_config
 
 SMALL = dict(
     world={"tracks": 3000, "users": 400, "genres": 8},
