@@ -17,7 +17,6 @@ import random
 import time
 from typing import Any
 
-import mmh3
 import redis
 
 from recctl.artifacts import ArtifactSet
@@ -36,7 +35,8 @@ from recctl.botify.settings import ServiceSettings
 from recctl.botify.store import RedisStore
 from recctl.botify.validation import ClientError, Listen
 from recctl.eventlog import dumps_event, make_event
-from recctl.recommenders import Chain, Query, build_chain, needed_artifacts
+from recctl.recommenders import Chain, build_chain, needed_artifacts
+from recctl.recommenders.draws import request_key
 from recctl.spec import LoadedExperiment, check_recommenders, load_experiment
 
 log = logging.getLogger("recctl.botify")
@@ -183,12 +183,8 @@ class Service:
         self._known_track(listen.track)
         arm = self.arm_names[arm_index(user, self.experiment, len(self.arm_names))]
         chain = self.chains[arm]
-        state = None
-        if chain.uses_state:
-            state = await self.store.record(user, listen.track,
-                                            listen.time >= chain.liked_threshold)
-        query = Query(user, listen.track, listen.time, state, self._key_for(user, listen))
-        track, answered_by = await chain.recommend(query)
+        track, answered_by = await chain.answer(user, listen.track, listen.time,
+                                                self._key_for(user, listen))
         self._log("next", user, listen, track, arm, answered_by, started, request_id)
         return b'{"user":%d,"track":%d}' % (user, track)
 
@@ -200,16 +196,14 @@ class Service:
         identical requests are not the same question, so the key is fresh randomness."""
         if self.settings.seed is None or listen.session is None:
             return self.fresh_rng.getrandbits(64)
-        asked = f"{listen.session}|{user}|{listen.track}|{listen.time}"
-        return mmh3.hash64(asked, self.settings.seed & 0xFFFFFFFF, signed=False)[0]
+        return request_key(self.settings.seed, listen.session, user, listen.track, listen.time)
 
     async def last(self, user: int, listen: Listen, started: float, request_id: str) -> bytes:
         self.check_ready()
         self._known_track(listen.track)
         arm = self.arm_names[arm_index(user, self.experiment, len(self.arm_names))]
         chain = self.chains[arm]
-        if chain.uses_state:  # the last track was heard too
-            await self.store.record(user, listen.track, listen.time >= chain.liked_threshold)
+        await chain.last(user, listen.track, listen.time)  # the last track was heard too
         self._log("last", user, listen, None, arm, None, started, request_id)
         return b'{"user":%d}' % user
 

@@ -24,6 +24,7 @@ import numpy as np
 from recctl.recommenders import draws
 from recctl.recommenders.base import Recommender
 from recctl.recommenders.registry import recommender_class
+from recctl.recommenders.state import UserStates
 from recctl.recommenders.store import Store
 from recctl.recommenders.types import Query, QueryBatch
 
@@ -56,6 +57,33 @@ class Chain:
         thresholds = [t for r in recommenders if (t := r.liked_threshold()) is not None]
         self.liked_threshold = thresholds[0] if thresholds else DEFAULT_LIKED_THRESHOLD
         self.names = [r.type_name for r in recommenders] + [SAFETY]
+
+    # What a replica does for /next and /last, and the same for a batch in-process.
+    async def answer(self, user: int, track: int, time: float, key: int) -> tuple[int, str]:
+        """/next: record the track just played when the chain uses state, then recommend."""
+        state = None
+        if self.uses_state:
+            state = await self.store.record(user, track, time >= self.liked_threshold)
+        return await self.recommend(Query(user, track, time, state, key))
+
+    async def last(self, user: int, track: int, time: float) -> None:
+        """/last: the session ended after `track`; it was heard too."""
+        if self.uses_state:
+            await self.store.record(user, track, time >= self.liked_threshold)
+
+    def answer_batch(self, users: np.ndarray, tracks: np.ndarray, times: np.ndarray,
+                     keys: np.ndarray, state: UserStates) -> tuple[np.ndarray, np.ndarray]:
+        """`answer` for many requests of distinct sessions at once, with state in `state`."""
+        if self.uses_state:
+            state.record(users, tracks, times >= self.liked_threshold)
+        return self.recommend_batch(
+            QueryBatch(users, tracks, times, keys, state if self.uses_state else None))
+
+    def last_batch(self, users: np.ndarray, tracks: np.ndarray, times: np.ndarray,
+                   state: UserStates) -> None:
+        """`last` for many sessions at once."""
+        if self.uses_state:
+            state.record(users, tracks, times >= self.liked_threshold)
 
     async def recommend(self, query: Query) -> tuple[int, str]:
         """The next track and the `type_name` of the recommender that chose it."""

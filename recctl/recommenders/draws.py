@@ -14,6 +14,7 @@ uses the same `mix` for the simulated users' draws.
 
 from __future__ import annotations
 
+import mmh3
 import numpy as np
 
 MASK = (1 << 64) - 1
@@ -38,6 +39,13 @@ def mix(x: np.ndarray) -> np.ndarray:
         x = (x ^ (x >> np.uint64(30))) * np.uint64(_M1)
         x = (x ^ (x >> np.uint64(27))) * np.uint64(_M2)
     return x ^ (x >> np.uint64(31))
+
+
+def request_key(seed: int, session: str, user: int, track: int, time: float) -> int:
+    """The service's key for a request of a simulated session: a hash of what it asks,
+    so the answer does not depend on the order in which concurrent requests arrive."""
+    return int(mmh3.hash64(f"{session}|{user}|{track}|{time}", seed & 0xFFFFFFFF,
+                           signed=False)[0])
 
 
 def uniform(key: int, slot: int, draw: int) -> float:

@@ -1,10 +1,10 @@
 """Recommenders served in-process, as the service serves them.
 
 `ChainPolicy` is a simulator policy (recctl.sim.inprocess) that answers each step with
-the arms' chains (recctl.recommenders.Chain on a MemoryStore), exactly as a replica
-answers /next: it records the track just played in the user's state when the chain
-uses state (liked when listened to for at least the chain's threshold), asks the chain
-with the request's key (StepBatch.keys), and records each session's last track (/last).
+the arms' chains (recctl.recommenders.Chain on a MemoryStore) through the same steps
+as a replica (Chain.answer_batch / last_batch, the batch twins of Chain.answer / last):
+record the track just played in the user's state when the chain uses state, ask the
+chain with the request's key (StepBatch.keys), record each session's last track.
 The user state lives as long as the policy: one policy, one experiment run.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from recctl.recommenders import Chain, MemoryStore, QueryBatch, build_chain, draws
+from recctl.recommenders import Chain, MemoryStore, build_chain, draws
 from recctl.recommenders.state import UserStates
 from recctl.sim.inprocess import StepBatch
 
@@ -42,9 +42,6 @@ class ChainPolicy:
                        for key, store in stores.items()}
         self.catalog = np.asarray(self.chains[0].store.catalog_ids, dtype=np.int64)
 
-    def _state(self, chain: Chain) -> UserStates | None:
-        return self.states[id(chain.store)] if chain.uses_state else None
-
     def _arms(self, users: np.ndarray, episodes: np.ndarray) -> list[tuple[Chain, np.ndarray]]:
         if self.arm_of is None or len(self.chains) == 1:
             return [(self.chains[0], np.arange(len(episodes)))]
@@ -56,13 +53,9 @@ class ChainPolicy:
         for chain, rows in self._arms(batch.users, batch.episodes):
             if len(rows) == 0:
                 continue
-            state = self._state(chain)
-            users, tracks = batch.users[rows], batch.prev_tracks[rows]
-            times = batch.prev_times[rows]
-            if state is not None:  # the track just played, as a replica records /next
-                state.record(users, tracks, times >= chain.liked_threshold)
-            query = QueryBatch(users, tracks, times, batch.keys[rows], state)
-            out[rows] = chain.recommend_batch(query)[0]
+            out[rows] = chain.answer_batch(batch.users[rows], batch.prev_tracks[rows],
+                                           batch.prev_times[rows], batch.keys[rows],
+                                           self.states[id(chain.store)])[0]
         if self.explore > 0:
             explore = draws.uniforms(batch.keys, EXPLORE_SLOT, 0) < self.explore
             u = draws.uniforms(batch.keys[explore], EXPLORE_SLOT, 1)
@@ -73,9 +66,9 @@ class ChainPolicy:
                      times: np.ndarray) -> None:
         """These sessions ended after `tracks`: record them (the service's /last)."""
         for chain, rows in self._arms(users, episodes):
-            state = self._state(chain)
-            if state is not None and len(rows):
-                state.record(users[rows], tracks[rows], times[rows] >= chain.liked_threshold)
+            if len(rows):
+                chain.last_batch(users[rows], tracks[rows], times[rows],
+                                 self.states[id(chain.store)])
 
 
 def random_policy(n_tracks: int) -> ChainPolicy:
