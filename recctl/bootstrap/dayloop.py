@@ -87,6 +87,7 @@ def run_day_loop(
         clock = time.perf_counter()
         store = store_of(trained, catalog)
         chains = [build_chain(params.arms[name], store) for name in names]
+        # A fresh policy, so fresh user state each day: the service's state TTL is a day.
         arm_of_episode = rng.choice(len(names), size=params.episodes_per_day, p=params.shares())
         policy = ChainPolicy(chains, lambda _users, episodes, a=arm_of_episode: a[episodes],
                              explore=params.explore)
