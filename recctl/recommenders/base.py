@@ -148,7 +148,7 @@ class Recommender:
         for t in range(RANDOM_TRIES):
             if len(todo) == 0:
                 return out
-            sub = batch.take(todo)
+            sub = batch if len(todo) == n else batch.take(todo)
             at = draws.indices(draws.uniforms(sub.keys, slot, t), lengths[todo])
             tried = candidates[todo, at]
             ok = ~sub.excluded(tried[:, None])[:, 0]

@@ -7,7 +7,7 @@ read the state. There is no TTL: an in-process run is shorter than the service's
 
 Heard tracks are int64 keys `user * stride + track` in two sorted arrays: a large one
 and a small recent one merged into it now and then, so a step's insert costs a small
-sort and a lookup is a binary search.
+merge and a lookup is a binary search.
 """
 
 from __future__ import annotations
@@ -24,6 +24,12 @@ def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return np.zeros(keys.shape, dtype=bool)
     pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
     return sorted_keys[pos] == keys
+
+
+def _merged(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    # Duplicates are harmless for membership; a stable sort of a sorted run plus a few
+    # keys is near linear (np.union1d hashes everything again).
+    return np.sort(np.concatenate([sorted_keys, keys]), kind="stable")
 
 
 class UserStates:
@@ -44,9 +50,9 @@ class UserStates:
         tracks = np.asarray(tracks, dtype=np.int64)
         if len(users) == 0:
             return
-        self.recent = np.union1d(self.recent, self._keys(users, tracks))
+        self.recent = _merged(self.recent, self._keys(users, tracks))
         if len(self.recent) > 4096 + len(self.main) // 8:
-            self.main, self.recent = np.union1d(self.main, self.recent), EMPTY
+            self.main, self.recent = _merged(self.main, self.recent), EMPTY
         if (top := int(users.max())) >= len(self._liked):
             grown = np.full(max(top + 1, 2 * len(self._liked)), -1, dtype=np.int64)
             grown[: len(self._liked)] = self._liked
