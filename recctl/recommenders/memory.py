@@ -67,7 +67,11 @@ class Table:
 
 
 class MemoryStore:
-    """The `Store` in memory (no TTL on user state); reads complete without waiting."""
+    """The `Store` in memory; reads complete without waiting.
+
+    `record` (the scalar interface) keeps user state in `self.state`; batch runs keep
+    theirs outside (recctl.sim.serving.ChainPolicy holds one UserStates per run), so
+    one store of artifacts serves many runs with fresh state each."""
 
     def __init__(self, tracks: Sequence[tuple[int, Any]], tops: Mapping[str, Sequence[int]],
                  item_lists: Mapping[str, Lists], user_lists: Mapping[str, Lists]) -> None:
