@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from recctl.train.bootstrap import bootstrap
+from recctl.bootstrap import bootstrap
 
 
 def main() -> None:

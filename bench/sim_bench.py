@@ -19,9 +19,9 @@ import yaml
 from rich.console import Console
 
 from recctl.artifacts import ArtifactWriter
-from recctl.sim.agents import random_policy
 from recctl.sim.http_runner import run_http_simulation
 from recctl.sim.inprocess import simulate_in_process
+from recctl.sim.serving import random_policy
 from recctl.sim.user_model import load_user_model
 from recctl.sim.world import World, WorldParams, generate_world
 from recctl.sim.world_io import save_world

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,15 +48,16 @@ from recctl.analysis.plan import plan_experiment
 from recctl.analysis.preperiod import load_pre_period
 from recctl.artifacts import ArtifactSet
 from recctl.assignment import assign
+from recctl.bootstrap.config import default_arms
+from recctl.recommenders import MemoryStore, build_chain
 from recctl.sim.inprocess import InProcessResult, simulate_in_process
 from recctl.sim.monitor import SequentialMonitor
+from recctl.sim.serving import ChainPolicy
 from recctl.sim.user_model import UserModel, load_user_model
 from recctl.sim.world import World
 from recctl.sim.world_io import load_world
 from recctl.stats.settings import ReportSettings
 from recctl.stats.srm import check_srm
-from recctl.train import policies as P
-from recctl.train.dayloop import named_policy
 
 PRIMARY = "mean_time_per_session"
 ARMS = ["C", "T1"]
@@ -66,8 +68,12 @@ DAY = 500  # a day index no bootstrap day used
 class Setup:
     world: World
     model: UserModel
-    control: P.Policy  # dssm: both arms of the A/A
-    treatment: P.Policy  # contextual_mod: the headline's T1
+    store: MemoryStore  # the artifacts
+    arms: dict[str, Any]  # "dssm" (both arms of the A/A), "contextual_mod" (the headline's T1)
+
+    def policy(self, *names: str, arm_of: Any = None) -> ChainPolicy:
+        """A fresh policy (fresh user state) serving the named arms."""
+        return ChainPolicy([build_chain(self.arms[n], self.store) for n in names], arm_of)
     pre: pd.DataFrame  # pre-period user metrics (the bootstrap logs)
     alpha: float
     episodes: int
@@ -98,13 +104,11 @@ def load_setup(data: Path, alpha: float, episodes: int, console: Console) -> Set
     started = time.perf_counter()
     model = load_user_model()
     world = load_world(data / "world", model)
-    tables = P.tables_from_artifacts(ArtifactSet(data / "artifacts"), world.n_tracks,
-                                     world.n_users)
+    store = MemoryStore.from_artifacts(ArtifactSet(data / "artifacts"))
     pre = load_pre_period([data / "logs"]).users
     console.print(f"loaded {data}: {world.n_users:,} users, {world.n_tracks:,} tracks, "
                   f"pre-period of {len(pre):,} users in {time.perf_counter() - started:.0f} s")
-    return Setup(world=world, model=model, control=named_policy("dssm", tables, 0.7),
-                 treatment=named_policy("contextual_mod", tables, 0.7), pre=pre,
+    return Setup(world=world, model=model, store=store, arms=default_arms(0.7), pre=pre,
                  alpha=alpha, episodes=episodes)
 
 
@@ -189,7 +193,7 @@ def run_aa(setup: Setup, replicates: int, console: Console, rates: Rates,
     started = time.perf_counter()
     for r in range(first, first + replicates):
         experiment = f"aa-validation-{r}"
-        result = simulate_in_process(setup.world, setup.model, setup.control,
+        result = simulate_in_process(setup.world, setup.model, setup.policy("dssm"),
                                      episodes=setup.episodes, seed=10_000 + r, day=DAY)
         users = users_frame(result, setup.world.n_users, experiment)
         for cuped in (False, True):
@@ -222,8 +226,8 @@ def headline_widths(setup: Setup, seeds: int, rates: Rates) -> None:
         experiment = "contextualmod_vs_dssm"
         arm_table = np.array([ARMS.index(assign(u, experiment, ARMS))
                               for u in range(setup.world.n_users)])
-        policy = P.mixture_policy([setup.control, setup.treatment],
-                                  lambda b, table=arm_table: table[b.users], setup.world.n_tracks)
+        policy = setup.policy("dssm", "contextual_mod",
+                              arm_of=lambda users, _episodes, table=arm_table: table[users])
         result = simulate_in_process(setup.world, setup.model, policy, episodes=setup.episodes,
                                      seed=42 + s, day=0)
         users = users_frame(result, setup.world.n_users, experiment)
@@ -239,7 +243,7 @@ def plan_check(setup: Setup, replicates: int, console: Console, rates: Rates,
                pilot_episodes: int) -> dict[str, float]:
     """Plan a 5% effect from a pilot (the report's reader on its logs), then measure."""
     with tempfile.TemporaryDirectory() as tmp:
-        simulate_in_process(setup.world, setup.model, setup.control, episodes=pilot_episodes,
+        simulate_in_process(setup.world, setup.model, setup.policy("dssm"), episodes=pilot_episodes,
                             seed=7, day=DAY + 1, log_path=Path(tmp) / "data.json",
                             experiment="pilot",
                             arm_of=lambda us: [assign(int(u), "pilot", ARMS) for u in us])
@@ -263,8 +267,8 @@ def plan_check(setup: Setup, replicates: int, console: Console, rates: Rates,
     started = time.perf_counter()
     for r in range(replicates):
         experiment = f"power-validation-{r}"
-        result = simulate_in_process(setup.world, setup.model, setup.control, episodes=episodes,
-                                     seed=50_000 + r, day=DAY)
+        result = simulate_in_process(setup.world, setup.model, setup.policy("dssm"),
+                                     episodes=episodes, seed=50_000 + r, day=DAY)
         users = scaled(users_frame(result, setup.world.n_users, experiment), 0.05)
         for tag, cuped in (("raw", False), ("cuped", True)):
             row = primary_row(users, setup, cuped)

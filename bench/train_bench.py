@@ -39,9 +39,9 @@ print("TIMINGS", {k: round(v, 2) for k, v in result.manifest["timings"].items()}
 def _sim_logs(root: Path, events: int, seed: int) -> Path:
     """Random-recommender traffic on the default world (about 7.2 lines an episode)."""
     from recctl.sim.inprocess import simulate_in_process
+    from recctl.sim.serving import random_policy
     from recctl.sim.user_model import UserModel
     from recctl.sim.world_io import build_world, load_world_params
-    from recctl.train.policies import random_policy
 
     world, _ = build_world(root / "world", load_world_params(), seed)
     simulate_in_process(

@@ -30,6 +30,7 @@ from recctl.constants import (
 from recctl.errors import RecctlError
 from recctl.eventlog import find_log_files
 from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
+from recctl.recommenders.registry import recommender_class
 from recctl.settings import Settings, key_path, read_yaml, validate
 
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -300,16 +301,6 @@ def parse_experiment(path: str | Path) -> LoadedExperiment:
     return LoadedExperiment(path=path.resolve(), spec=spec, config_hash=config_hash, raw=raw)
 
 
-def _recommender_class(name: str) -> Any:
-    """The registered recommender class called `name` (LookupError when there is none)."""
-    # The one place spec reaches the registry. It still lives in recctl.botify (a layer
-    # above spec), hence the lazy import; once it is recctl.recommenders.registry (which
-    # must not import spec) this can be a plain import at the top.
-    from recctl.botify.recommenders.registry import recommender_class
-
-    return recommender_class(name)
-
-
 def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:
     """Each arm's recommenders exist, their params are valid, their artifacts are present."""
     problems: list[str] = []
@@ -317,7 +308,7 @@ def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) 
         for depth, node in enumerate(top.chain()):
             key = f"arms.{arm}" + ".fallback" * depth
             try:
-                cls = _recommender_class(node.type)
+                cls = recommender_class(node.type)
             except LookupError as exc:
                 problems.append(f"  {key}.type: {exc}")
                 continue

@@ -15,7 +15,9 @@ import numpy as np
 def top_k_rows(scores: np.ndarray, k: int, block: int = 32) -> np.ndarray:
     """(n, k) column indices of each row's k largest scores, best first.
 
-    Ties go to the smaller column index, so the answer is deterministic.
+    Among the k returned, equal scores are ordered by column index. Which of several
+    entries tied with the k-th best score make the cut is argpartition's choice, not
+    the smaller index: deterministic for the same input and numpy, but not specified.
     """
     n, m = scores.shape
     k = min(k, m)

@@ -52,7 +52,7 @@ def ensure_data(path: Path, console: Console) -> LoadedExperiment:
     parsed = parse_experiment(path)
     spec = parsed.spec
     if spec.artifacts is None and not spec.artifacts_dir.is_dir():
-        from recctl.train.bootstrap import bootstrap
+        from recctl.bootstrap import bootstrap
 
         console.print(f"[bold]No artifacts at {spec.artifacts_dir}[/]: bootstrapping "
                       f"{spec.data} (world, cold-start logs, training; runs once)")

@@ -17,7 +17,6 @@ import random
 import time
 from typing import Any
 
-import mmh3
 import redis
 
 from recctl.artifacts import ArtifactSet
@@ -25,7 +24,6 @@ from recctl.assignment import arm_index
 from recctl.botify.keys import Keys
 from recctl.botify.loader import ArtifactLoader
 from recctl.botify.logwriter import RotatingLogWriter
-from recctl.botify.recommenders.chain import Chain, build_chain, needed_artifacts
 from recctl.botify.redis_client import (
     REDIS_ERRORS,
     PoolExhausted,
@@ -34,10 +32,11 @@ from recctl.botify.redis_client import (
     redacted,
 )
 from recctl.botify.settings import ServiceSettings
-from recctl.botify.store import Store
-from recctl.botify.types import Query
+from recctl.botify.store import RedisStore
 from recctl.botify.validation import ClientError, Listen
 from recctl.eventlog import dumps_event, make_event
+from recctl.recommenders import Chain, build_chain, needed_artifacts
+from recctl.recommenders.draws import request_key
 from recctl.spec import LoadedExperiment, check_recommenders, load_experiment
 
 log = logging.getLogger("recctl.botify")
@@ -59,8 +58,8 @@ class Service:
         self.replica = settings.replica_name
         self.keys = Keys(artifacts.content_hash())
         self.units = needed_artifacts(loaded.spec.arms)
-        # Requests without a session (other clients than recctl's simulator) draw from
-        # one generator seeded by the OS: identical requests get differing answers.
+        # Requests without a session (other clients than recctl's simulator) draw their
+        # key from one generator seeded by the OS: identical requests differ.
         self.fresh_rng = random.Random()
         self.ready = False
         self.not_ready_reason = "starting"
@@ -69,7 +68,7 @@ class Service:
         self.probe = open_probe(settings.redis_url)
         self._probe_now = asyncio.Event()
         stack = loaded.spec.stack
-        self.store = Store(self.client, self.keys, self.experiment, stack.user_state_ttl,
+        self.store = RedisStore(self.client, self.keys, self.experiment, stack.user_state_ttl,
                            cache_bytes=settings.cache_mb << 20)
         self.chains: dict[str, Chain] = {
             arm: build_chain(spec, self.store) for arm, spec in loaded.spec.arms.items()}
@@ -184,33 +183,27 @@ class Service:
         self._known_track(listen.track)
         arm = self.arm_names[arm_index(user, self.experiment, len(self.arm_names))]
         chain = self.chains[arm]
-        state = None
-        if chain.uses_state:
-            state = await self.store.record(user, listen.track,
-                                            listen.time >= chain.liked_threshold)
-        query = Query(user, listen.track, listen.time, state, self._rng_for(user, listen))
-        track, answered_by = await chain.recommend(query)
+        track, answered_by = await chain.answer(user, listen.track, listen.time,
+                                                self._key_for(user, listen))
         self._log("next", user, listen, track, arm, answered_by, started, request_id)
         return b'{"user":%d,"track":%d}' % (user, track)
 
-    def _rng_for(self, user: int, listen: Listen) -> random.Random:
-        """With a seed and a session, each request draws from its own generator keyed by
-        what it asks (session, user, track, time): the same simulated run gets the same
-        answers whatever the order in which concurrent requests arrive. Without a session
-        (a client that is not recctl's simulator) identical requests are not the same
-        question, so they draw fresh randomness."""
+    def _key_for(self, user: int, listen: Listen) -> int:
+        """The request's random key (recctl.recommenders.draws). With a seed and a session
+        it is a hash of what the request asks (session, user, track, time): the same
+        simulated run gets the same answers whatever the order in which concurrent
+        requests arrive. Without a session (a client that is not recctl's simulator)
+        identical requests are not the same question, so the key is fresh randomness."""
         if self.settings.seed is None or listen.session is None:
-            return self.fresh_rng
-        key = f"{listen.session}|{user}|{listen.track}|{listen.time}"
-        return random.Random(mmh3.hash(key, self.settings.seed & 0xFFFFFFFF, signed=False))
+            return self.fresh_rng.getrandbits(64)
+        return request_key(self.settings.seed, listen.session, user, listen.track, listen.time)
 
     async def last(self, user: int, listen: Listen, started: float, request_id: str) -> bytes:
         self.check_ready()
         self._known_track(listen.track)
         arm = self.arm_names[arm_index(user, self.experiment, len(self.arm_names))]
         chain = self.chains[arm]
-        if chain.uses_state:  # the last track was heard too
-            await self.store.record(user, listen.track, listen.time >= chain.liked_threshold)
+        await chain.last(user, listen.track, listen.time)  # the last track was heard too
         self._log("last", user, listen, None, arm, None, started, request_id)
         return b'{"user":%d}' % user
 

@@ -1,4 +1,5 @@
-"""Reads of artifacts and user state from Redis, with a process-local cache.
+"""The Redis-backed store (recctl.recommenders.store.Store): artifacts and user state,
+with a process-local cache.
 
 Artifact values are immutable (their keys are namespaced by the artifact-set hash), so
 a replica may keep what it has read: lists are cached as compact `array('q')` (8 bytes
@@ -15,7 +16,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from recctl.botify.keys import CATALOG_UNIT, Keys, user_keys
-from recctl.botify.types import UserState
+from recctl.recommenders.types import UserState
 
 EMPTY = array("q")
 
@@ -54,8 +55,8 @@ class ListCache:
             self.used -= 8 * len(old) + self.ENTRY_OVERHEAD
 
 
-class Store:
-    """What recommenders read. Catalog ids and top lists are loaded by `warm()`."""
+class RedisStore:
+    """What recommenders read in the service. Catalog ids and top lists are loaded by `warm()`."""
 
     def __init__(self, client: aioredis.Redis, keys: Keys, experiment: str,
                  state_ttl: int, cache_bytes: int = 48 << 20) -> None:

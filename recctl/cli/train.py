@@ -95,7 +95,7 @@ def bootstrap_command(
         ),
     ] = False,
 ) -> None:
-    from recctl.train.bootstrap import bootstrap, load_bootstrap_config
+    from recctl.bootstrap import bootstrap, load_bootstrap_config
 
     result = bootstrap(out, seed=seed, config=load_bootstrap_config(config), force=force)
     typer.echo(

@@ -5,7 +5,8 @@
 - response.py: listen time and budget (the choice model)
 - session.py: one session step by step; inprocess.py: many, vectorised
 - http_runner.py: users talking to the service over HTTP; results.py, rendering.py
-- agents.py: in-process policies; gym_env.py: a gymnasium Env (optional extra)
+- serving.py: the recommenders (recctl.recommenders) served in-process, as the service
+  serves them; agents.py: test policies (oracle, scalar); gym_env.py: a gymnasium Env
 """
 
 from recctl.sim.http_runner import run_http_simulation

@@ -1,6 +1,6 @@
 """In-process agents (policies) for tests, calibration and benchmarks.
 
-- `random_policy`: a uniformly random track per row.
+(The `random` recommender itself is recctl.sim.serving.random_policy.)
 - `OraclePolicy`: knows the hidden world (embeddings, interests); used only to check
   that the world rewards good recommendations, never as a recommender to compare.
 - `scalar_policy`: wraps a plain `agent(user, track, time) -> track` function.
@@ -16,15 +16,6 @@ from recctl.sim.inprocess import Policy, StepBatch
 from recctl.sim.knn import top_k_inner_product
 from recctl.sim.user_model import UserModel
 from recctl.sim.world import World
-
-
-def random_policy(n_tracks: int) -> Policy:
-    """Recommend a uniformly random catalog track (from the batch's Generator)."""
-
-    def policy(batch: StepBatch) -> np.ndarray:
-        return batch.rng.integers(0, n_tracks, size=len(batch.users), dtype=np.int64)
-
-    return policy
 
 
 def scalar_policy(agent: Callable[[int, int, float], int]) -> Policy:

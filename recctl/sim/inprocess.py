@@ -1,11 +1,14 @@
 """The vectorised in-process simulator: many episodes in lock-step with numpy.
 
-A policy (an in-process recommender) sees a `StepBatch` of the active episodes and
-returns the next track for each. The user model is the one in `session.py`, with the
-same random streams, so an episode here equals the same episode run over HTTP against
-a recommender that answers the same. With `log_path` it appends event-log lines exactly
-as the service would log them (one "next" line per recommendation, one "last" line per
-session end), so training and the report can read in-process traffic like real traffic.
+A policy sees a `StepBatch` of the active episodes and returns the next track for each;
+recctl.sim.serving.ChainPolicy serves the recommenders (recctl.recommenders) that way,
+as the service would. A policy with an `end_sessions(users, episodes, tracks, times)`
+method hears each session's last track too (the service's /last). The user model is
+the one in `session.py`, with the same random streams, so an episode here equals the
+same episode run over HTTP against a recommender that answers the same. With `log_path`
+it appends event-log lines exactly as the service would log them (one "next" line per
+recommendation, one "last" line per session end), so training and the report can read
+in-process traffic like real traffic.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ class StepBatch:
     prev_times: np.ndarray  # float64 (n,) fraction of it listened
     history: np.ndarray  # int64 (n, H) tracks played this episode so far (incl. prev), -1 padded
     history_times: np.ndarray  # float64 (n, H), NaN padded
-    rng: np.random.Generator  # for policies that explore
+    rng: np.random.Generator  # for policies that explore (depends on the batch size)
+    keys: np.ndarray  # uint64 (n,) each request's random key (seed, day, episode, step)
 
 
 Policy = Callable[[StepBatch], np.ndarray]  # the next track (int64, (n,)) per row
@@ -101,6 +105,7 @@ def _simulate_batch(world: World, model: UserModel, policy: Policy, seed: int, d
     session_time, steps = np.zeros(n), np.zeros(n, dtype=np.int64)
     active = np.arange(n)
     batch_rng = np.random.default_rng([seed & 0xFFFFFFFF, day, int(episodes[0]), 0x5EED])
+    end_sessions = getattr(policy, "end_sessions", None)
     step = 0
     while active.size:
         length = step + 1  # lock-step: every active episode has played `length` tracks
@@ -113,7 +118,9 @@ def _simulate_batch(world: World, model: UserModel, policy: Policy, seed: int, d
         seen, seen_times = history[active, :length], history_times[active, :length]
         batch = StepBatch(users=users[active], episodes=episodes[active],
                           prev_tracks=seen[:, -1], prev_times=seen_times[:, -1],
-                          history=seen, history_times=seen_times, rng=batch_rng)
+                          history=seen, history_times=seen_times, rng=batch_rng,
+                          keys=streams.keys(seed, day, episodes[active], streams.RECOMMEND,
+                                            step))
         recs = _check_recommendations(policy(batch), active.size, world.n_tracks)
         artists_seen = world.track_artist[seen]
         times = listen_times(
@@ -126,6 +133,8 @@ def _simulate_batch(world: World, model: UserModel, policy: Policy, seed: int, d
         steps[active] += 1
         session_time[active] += times
         done = (budget[active] <= 0) | (steps[active] >= model.max_steps)
+        if end_sessions is not None and done.any():
+            end_sessions(users[active[done]], episodes[active[done]], recs[done], times[done])
         if writer is not None:
             writer.next_lines(users[active], episodes[active], batch.prev_tracks,
                               batch.prev_times, recs, arms, active)
@@ -150,8 +159,9 @@ def simulate_in_process(world: World, user_model: UserModel, policy: Policy, *, 
         seed, day: with the episode index, they fix every random draw of the user model.
         log_path: if given, event-log lines are appended to this file.
         experiment, arm_of: log `experiments = {experiment: arm_of(users)[i]}` per line.
-        batch_size: episodes run in lock-step at once (results do not depend on it unless
-            the policy uses `StepBatch.rng`).
+        batch_size: episodes run in lock-step at once. Results do not depend on it unless
+            the policy uses `StepBatch.rng`, or keeps per-user state (then a user's
+            episodes in one batch run side by side, like concurrent sessions).
     """
     if (experiment is None) != (arm_of is None):
         raise ValueError("pass both `experiment` and `arm_of`, or neither")

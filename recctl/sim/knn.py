@@ -2,7 +2,8 @@
 index returns), by chunked matrix products.
 
 For a query q the neighbours are the k tracks with the largest dot(track, q), in
-decreasing order; ties are broken by the smaller track id, so the answer is deterministic.
+decreasing order (equal scores by track id). Which of several tracks tied with the k-th
+best score is kept is argpartition's choice (see recctl.topk.top_k_rows), not the smaller id.
 """
 
 from __future__ import annotations

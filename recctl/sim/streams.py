@@ -9,32 +9,24 @@ each draw is hashed from its coordinates with the SplitMix64 finaliser:
     u   = (key >> 11) * 2**-53            # uniform on [0, 1), 53 random bits
 
 so the scalar path (HTTP runner, gym env) and the vectorised path (in-process) draw the
-same numbers for the same episode. Both compute with numpy uint64 arrays, where
-multiplication wraps modulo 2**64 (which SplitMix64 needs).
+same numbers for the same episode. The mixing function is the recommenders' one
+(recctl.recommenders.draws); `keys` gives the in-process simulator's request keys.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_MASK = (1 << 64) - 1
+from recctl.recommenders.draws import MASK as _MASK
+from recctl.recommenders.draws import mix as _mix
+from recctl.recommenders.draws import mix_int as _mix_int
 
 # Streams of an episode (the `stream` coordinate).
 USER = 1  # which user starts the episode
 INTEREST = 2  # which of the user's interests is the session's
 FIRST_TRACK = 3  # which of the interest's neighbours is played first
 BUDGET = 4  # the uniform compared with the listen time at each step
-
-
-def _mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64: add the golden gamma, then the avalanche finaliser (wrapping uint64)."""
-    x = x + _GOLDEN
-    x = (x ^ (x >> np.uint64(30))) * _M1
-    x = (x ^ (x >> np.uint64(27))) * _M2
-    return x ^ (x >> np.uint64(31))
+RECOMMEND = 5  # the key of the request at each step (the recommenders' draws)
 
 
 def _u64(value: int | np.ndarray) -> np.ndarray:
@@ -42,6 +34,17 @@ def _u64(value: int | np.ndarray) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value.astype(np.int64, copy=False).astype(np.uint64)
     return np.asarray(int(value) & _MASK, dtype=np.uint64)
+
+
+def keys(seed: int, day: int, episodes: np.ndarray | int, stream: int,
+         step: np.ndarray | int = 0) -> np.ndarray:
+    """The 64-bit keys behind `uniforms` (uint64 array)."""
+    with np.errstate(over="ignore"):
+        key = _mix(_u64(seed))
+        key = _mix(key ^ _u64(day))
+        key = _mix(key ^ _u64(np.asarray(episodes, dtype=np.int64)))
+        tag = (np.uint64(stream) << np.uint64(32)) | _u64(np.asarray(step, dtype=np.int64))
+        return _mix(key ^ tag)
 
 
 def uniforms(seed: int, day: int, episodes: np.ndarray | int, stream: int,
@@ -55,21 +58,8 @@ def uniforms(seed: int, day: int, episodes: np.ndarray | int, stream: int,
         stream: one of USER, INTEREST, FIRST_TRACK, BUDGET.
         step: the step within the episode (array broadcast with `episodes`, or one int).
     """
-    with np.errstate(over="ignore"):
-        key = _mix(_u64(seed))
-        key = _mix(key ^ _u64(day))
-        key = _mix(key ^ _u64(np.asarray(episodes, dtype=np.int64)))
-        tag = (np.uint64(stream) << np.uint64(32)) | _u64(np.asarray(step, dtype=np.int64))
-        key = _mix(key ^ tag)
+    key = keys(seed, day, episodes, stream, step)
     return (key >> np.uint64(11)).astype(np.float64) * (2.0 ** -53)
-
-
-def _mix_int(x: int) -> int:
-    """`_mix` on a Python int (masked to 64 bits): the same bits, without numpy's overhead."""
-    x = (x + 0x9E3779B97F4A7C15) & _MASK
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
-    return x ^ (x >> 31)
 
 
 def uniform(seed: int, day: int, episode: int, stream: int, step: int = 0) -> float:

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 
 from recctl.assignment import assign
 from recctl.cli.main import app
-from recctl.sim.agents import random_policy
 from recctl.sim.inprocess import simulate_in_process
+from recctl.sim.serving import random_policy
 from recctl.sim.user_model import load_user_model
 from recctl.sim.world import WorldParams, generate_world
 

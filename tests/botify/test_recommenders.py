@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -17,10 +16,8 @@ from pydantic import BaseModel, ConfigDict
 from recctl.artifacts import ArtifactSet
 from recctl.botify.keys import Keys
 from recctl.botify.loader import ArtifactLoader
-from recctl.botify.recommenders.base import Recommender
-from recctl.botify.recommenders.chain import SAFETY, build_chain
-from recctl.botify.store import Store
-from recctl.botify.types import Query
+from recctl.botify.store import RedisStore
+from recctl.recommenders import SAFETY, Query, Recommender, build_chain
 from recctl.spec import RecommenderSpec
 
 UNITS = {"dssm": "user_list", "i2i": "item_list", "top_tracks": "top"}
@@ -53,7 +50,7 @@ async def _with_store(redis_url: str, artifacts_dir: Path, body: Any) -> Any:
     keys = Keys(artifacts.content_hash())
     ArtifactLoader(redis.Redis.from_url(redis_url), artifacts, keys, UNITS).ensure()  # type: ignore[arg-type]
     client = aioredis.Redis.from_url(redis_url)
-    store = Store(client, keys, "rec_test", state_ttl=60)
+    store = RedisStore(client, keys, "rec_test", state_ttl=60)
     await store.warm(["top_tracks"])
     try:
         return await body(store)
@@ -64,15 +61,14 @@ async def _with_store(redis_url: str, artifacts_dir: Path, body: Any) -> Any:
 def ask(redis_url: str, artifacts_dir: Path, spec: dict[str, Any],
         requests: list[tuple[int, int, float]]) -> list[tuple[int, str]]:
     """Answers of the chain built from `spec` to (user, track, time) requests, in order."""
-    async def body(store: Store) -> list[tuple[int, str]]:
+    async def body(store: RedisStore) -> list[tuple[int, str]]:
         chain = build_chain(RecommenderSpec.model_validate(spec), store)
-        rng = random.Random(0)
         answers = []
-        for user, track, time in requests:
+        for key, (user, track, time) in enumerate(requests):
             state = None
             if chain.uses_state:
                 state = await store.record(user, track, time >= chain.liked_threshold)
-            answers.append(await chain.recommend(Query(user, track, time, state, rng)))
+            answers.append(await chain.recommend(Query(user, track, time, state, key)))
         return answers
     return run(_with_store(redis_url, artifacts_dir, body))
 
@@ -139,7 +135,7 @@ def test_user_defined_recommender_by_import_path(redis_url, artifacts_dir):
 def test_unknown_params_are_errors():
     from pydantic import ValidationError
 
-    from recctl.botify.recommenders.registry import recommender_class
+    from recctl.recommenders import recommender_class
 
     with pytest.raises(ValidationError):
         recommender_class("contextual_mod").Params.model_validate({"i2j": "x"})

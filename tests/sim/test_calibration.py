@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from recctl.sim.agents import OraclePolicy, random_policy
+from recctl.sim.agents import OraclePolicy
 from recctl.sim.inprocess import simulate_in_process
 from recctl.sim.response import listen_times
+from recctl.sim.serving import random_policy
 from recctl.sim.user_model import UserModel
 from recctl.sim.world import World
 

@@ -10,8 +10,9 @@ import pytest
 from sim_fixtures import hash_recommendation
 
 from recctl.eventlog import read_events
-from recctl.sim.agents import random_policy, scalar_policy
+from recctl.sim.agents import scalar_policy
 from recctl.sim.inprocess import StepBatch, simulate_in_process
+from recctl.sim.serving import random_policy
 from recctl.sim.session import EpisodeKey, start_session
 from recctl.sim.user_model import UserModel
 from recctl.sim.world import World

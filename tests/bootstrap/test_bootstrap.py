@@ -4,12 +4,15 @@ from pathlib import Path
 
 import orjson
 import pytest
+import yaml
 from rich.console import Console
 
 from recctl.artifacts import ArtifactSet
+from recctl.bootstrap import ab_experiment, bootstrap, load_bootstrap_config
+from recctl.bootstrap.config import default_ab_arms, default_arms
 from recctl.errors import RecctlError
-from recctl.train.bootstrap import bootstrap, load_bootstrap_config
 
+USER_CLASS = {"type": "bootstrap_user_recs:FreshI2I", "fallback": {"type": "top_pop"}}
 SMALL = dict(
     world={"tracks": 3000, "users": 400, "genres": 8},
     cold_start_episodes=3000,
@@ -17,6 +20,10 @@ SMALL = dict(
     episodes_per_day=2000,
     ab_episodes=2000,
     train={"dssm": {"epochs": 4}},
+    # The day loop and the A/B serve a user's own class too, in-process.
+    arms={**default_arms(0.7), "fresh": USER_CLASS},
+    arm_shares={"random": 0.1, "dssm": 0.2, "i2i": 0.2, "contextual_mod": 0.3, "fresh": 0.2},
+    ab_arms={**default_ab_arms(0.7), "fresh": USER_CLASS},
 )
 
 
@@ -46,6 +53,25 @@ def test_bootstrap_lays_out_world_logs_artifacts_and_manifest(built: Path) -> No
     assert ab["contextual_mod"]["session_time"] > ab["random"]["session_time"]
     assert ab["dssm"]["session_time"] > ab["random"]["session_time"]
     assert [d["day"] for d in manifest["days"]] == [0, 1]
+    assert set(manifest["days"][1]["session_time"]) == {"random", "dssm", "i2i",
+                                                        "contextual_mod", "fresh"}
+    assert ab["fresh"]["session_time"] > ab["random"]["session_time"]
+
+
+def test_an_experiments_arms_with_a_user_class_ab_tested_in_process(built: Path,
+                                                                     tmp_path: Path) -> None:
+    path = tmp_path / "exp.yml"
+    path.write_text(yaml.safe_dump({
+        "name": "fresh_vs_dssm", "data": str(built),
+        "arms": {"C": {"type": "indexed", "params": {"artifact": "dssm"},
+                       "fallback": {"type": "top_pop"}},
+                 "T1": USER_CLASS},
+        "simulation": {"episodes": 500, "seed": 3}}))
+    first = ab_experiment(path)
+    assert set(first) == {"C", "T1"}
+    assert first["T1"]["session_time"] > 0 and first["C"]["steps"] >= 1
+    assert ab_experiment(path) == first  # deterministic for the file's seed
+    assert ab_experiment(path, seed=4) != first
 
 
 def test_a_complete_folder_is_reused_and_a_changed_config_rebuilds(built: Path) -> None:
@@ -78,3 +104,9 @@ def test_bad_bootstrap_config_names_the_key() -> None:
         load_bootstrap_config(episodes_per_dya=3)
     with pytest.raises(RecctlError, match="arm_shares"):
         load_bootstrap_config(arm_shares={"random": 1.0})
+    with pytest.raises(RecctlError, match=r"arms\.x\.fallback\.type: unknown recommender"):
+        load_bootstrap_config(arms={"x": {"type": "random", "fallback": {"type": "nope"}}})
+    with pytest.raises(RecctlError, match=r"ab_arms\.y\.params\.k"):
+        load_bootstrap_config(ab_arms={"y": {"type": "top_pop", "params": {"k": 0}}})
+    with pytest.raises(RecctlError, match="explore"):
+        load_bootstrap_config(explore=2)

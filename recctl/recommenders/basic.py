@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from recctl.artifacts import ArtifactKind
-from recctl.botify.recommenders.base import Recommender
-from recctl.botify.recommenders.registry import register
-from recctl.botify.types import Query
+from recctl.recommenders.base import Recommender
+from recctl.recommenders.registry import register
+from recctl.recommenders.types import Query, QueryBatch
 
 
 @register
@@ -20,6 +21,9 @@ class RandomRecommender(Recommender):
 
     async def recommend(self, query: Query) -> int | None:
         return self.pick(self.store.catalog_ids, query)
+
+    def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
+        return self.pick_batch(*self.store.catalog_rows(len(batch)), batch)  # type: ignore[attr-defined]
 
 
 @register
@@ -41,6 +45,10 @@ class TopPop(Recommender):
         top = self.store.tops.get(self.params.artifact, ())
         return self.pick(top[: self.params.k], query)
 
+    def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
+        rows = self.store.top_rows(self.params.artifact, self.params.k, len(batch))  # type: ignore[attr-defined]
+        return self.pick_batch(*rows, batch)
+
 
 @register
 class StickyArtist(Recommender):
@@ -50,3 +58,6 @@ class StickyArtist(Recommender):
 
     async def recommend(self, query: Query) -> int | None:
         return self.pick(await self.store.artist_tracks(query.track), query)
+
+    def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
+        return self.pick_batch(*self.store.artist_track_rows(batch.tracks), batch)  # type: ignore[attr-defined]

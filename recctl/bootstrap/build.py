@@ -9,7 +9,6 @@ DIR/manifest.json   the build's key (seed + every parameter) and figures; writte
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import shutil
@@ -19,37 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from recctl.artifacts import MANIFEST, file_sha256
+from recctl.bootstrap.config import BootstrapConfig, load_bootstrap_config
+from recctl.bootstrap.dayloop import ab_in_process, run_day_loop, store_of
 from recctl.errors import RecctlError
-from recctl.paths import config_file
 from recctl.sim.user_model import user_model_from_mapping
 from recctl.sim.world_io import build_world, load_world_params
 from recctl.train.catalog import load_catalog
 from recctl.train.config import load_train_config
-from recctl.train.dayloop import ARMS, LoopParams, ab_in_process, run_day_loop, tables_of
 from recctl.train.pipeline import code_version, write_artifacts
 
 LAYOUT = ("world", "logs", "artifacts", MANIFEST)
-
-
-@dataclass(frozen=True)
-class BootstrapConfig:
-    loop: LoopParams
-    world: dict[str, Any]
-    user_model: dict[str, Any]
-    train: dict[str, Any]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "loop": dataclasses.asdict(self.loop),
-            "world": self.world,
-            "user_model": self.user_model,
-            "train": self.train,
-        }
 
 
 @dataclass(frozen=True)
@@ -57,46 +39,6 @@ class BootstrapResult:
     out: Path
     reused: bool
     manifest: dict[str, Any]
-
-
-def load_bootstrap_config(path: str | Path | None = None, **overrides: Any) -> BootstrapConfig:
-    """config/bootstrap.yml, then `path`'s values, then keyword overrides (top-level keys)."""
-    raw: dict[str, Any] = yaml.safe_load(config_file("bootstrap.yml").read_text()) or {}
-    source = str(config_file("bootstrap.yml"))
-    if path is not None:
-        if not Path(path).is_file():
-            raise RecctlError(
-                f"bootstrap config {path} does not exist", "pass an existing YAML file"
-            )
-        raw.update(yaml.safe_load(Path(path).read_text()) or {})
-        source = str(path)
-    raw.update(overrides)
-    nested = {
-        "world": raw.pop("world", {}) or {},
-        "user_model": raw.pop("user_model", {}) or {},
-        "train": raw.pop("train", {}) or {},
-    }
-    shares = raw.pop("arm_shares", None)
-    known = {f.name for f in dataclasses.fields(LoopParams)} - {"arm_shares"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise RecctlError(
-            f"{source}: unknown key(s) {', '.join(unknown)}",
-            f"known keys: world, user_model, train, arm_shares, {', '.join(sorted(known))}",
-        )
-    if shares is not None:
-        if set(shares) != set(ARMS) or any(float(v) < 0 for v in shares.values()):
-            raise RecctlError(
-                f"{source}: arm_shares must give a share >= 0 to each of {', '.join(ARMS)}",
-                "e.g. {random: 0.1, dssm: 0.3, i2i: 0.3, contextual_mod: 0.3}",
-            )
-        raw["arm_shares"] = tuple(float(shares[name]) for name in ARMS)
-    loop = LoopParams(**raw)
-    # Validate the nested sections now, before anything runs.
-    load_world_params(None, **nested["world"])
-    user_model_from_mapping(nested["user_model"], source=f"{source}: user_model")
-    load_train_config(overrides=nested["train"])
-    return BootstrapConfig(loop, nested["world"], nested["user_model"], nested["train"])
 
 
 def build_key(seed: int, config: BootstrapConfig) -> str:
@@ -173,15 +115,8 @@ def bootstrap(
         listens, trained, days = run_day_loop(
             world, user_model, out / "logs", catalog, loop, train_config, seed, advance
         )
-        tables = tables_of(trained, world.n_tracks, world.n_users)
-        ab = ab_in_process(
-            world,
-            user_model,
-            tables,
-            episodes=loop.ab_episodes,
-            seed=seed,
-            liked_threshold=loop.liked_threshold,
-        )
+        ab = ab_in_process(world, user_model, store_of(trained, catalog), loop.ab_arms,
+                           episodes=loop.ab_episodes, seed=seed)
         advance("in-process A/B")
         files = sorted((out / "logs").rglob("data.json*"))
         artifacts_manifest = {

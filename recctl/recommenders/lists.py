@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from recctl.artifacts import ArtifactKind
-from recctl.botify.recommenders.base import Recommender
-from recctl.botify.recommenders.registry import register
-from recctl.botify.types import Query
+from recctl.recommenders.base import Recommender
+from recctl.recommenders.registry import register
+from recctl.recommenders.types import Query, QueryBatch
 
 
 @register
@@ -29,6 +30,10 @@ class Indexed(Recommender):
     async def recommend(self, query: Query) -> int | None:
         return self.pick(await self.store.user_list(self.params.artifact, query.user), query)
 
+    def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
+        rows = self.store.user_list_rows(self.params.artifact, batch.users)  # type: ignore[attr-defined]
+        return self.pick_batch(*rows, batch)
+
 
 @register
 class Contextual(Recommender):
@@ -46,3 +51,7 @@ class Contextual(Recommender):
 
     async def recommend(self, query: Query) -> int | None:
         return self.pick(await self.store.item_list(self.params.artifact, query.track), query)
+
+    def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
+        rows = self.store.item_list_rows(self.params.artifact, batch.tracks)  # type: ignore[attr-defined]
+        return self.pick_batch(*rows, batch)

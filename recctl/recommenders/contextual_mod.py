@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from recctl.artifacts import ArtifactKind
-from recctl.botify.recommenders.base import Recommender
-from recctl.botify.recommenders.registry import register
-from recctl.botify.types import Query
 from recctl.constants import LIKED_THRESHOLD
+from recctl.recommenders.base import Recommender
+from recctl.recommenders.registry import register
+from recctl.recommenders.types import Query, QueryBatch
 
 
 @register
@@ -43,4 +44,18 @@ class ContextualMod(Recommender):
             found = self.pick(await self.store.item_list(self.params.i2i, liked), query)
             if found is not None:
                 return found
-        return self.pick(await self.store.user_list(self.params.user_list, query.user), query)
+        candidates = await self.store.user_list(self.params.user_list, query.user)
+        return self.pick(candidates, query, draw=1)
+
+    def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
+        store: Any = self.store
+        liked = batch.state.liked(batch.users) if batch.state is not None else None
+        out = np.full(len(batch), -1, dtype=np.int64)
+        if liked is not None:
+            out = self.pick_batch(*store.item_list_rows(self.params.i2i, liked), batch)
+        todo = np.flatnonzero(out < 0)
+        if len(todo):
+            sub = batch.take(todo)
+            rows = store.user_list_rows(self.params.user_list, sub.users)
+            out[todo] = self.pick_batch(*rows, sub, draw=1)
+        return out

@@ -55,7 +55,7 @@ def recommender_class(type_name: str) -> Any:
             cls = getattr(module, attr)
         except (ImportError, AttributeError) as exc:
             raise LookupError(f"cannot import recommender {type_name!r}: {exc}") from None
-        for needed in ("type_name", "Params", "artifacts_needed"):
+        for needed in ("type_name", "Params", "artifacts_needed", "recommend"):
             if not hasattr(cls, needed):
                 raise LookupError(f"{type_name!r} is not a recommender class (no {needed!r})")
         return cls
@@ -67,4 +67,4 @@ def recommender_class(type_name: str) -> Any:
 
 def _load_builtins() -> None:
     # Importing the package registers the built-in recommenders.
-    importlib.import_module("recctl.botify.recommenders")
+    importlib.import_module("recctl.recommenders")

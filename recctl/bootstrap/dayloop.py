@@ -1,0 +1,143 @@
+"""The bootstrap's traffic: a cold-start day from the `random` recommender, then days
+served by a mix of the arms (recommender specs, as in an experiment file) on the models
+trained so far, retraining every model on all logs so far each day.
+
+The recommenders are the service's own classes (recctl.recommenders), run in-process on
+a MemoryStore of the day's models through recctl.sim.serving.ChainPolicy, with the same
+fallbacks, per-user state and pick rule as a replica. Only the simulator touches the
+world's hidden parts; training sees the logs it writes and the public catalog.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recctl.bootstrap.config import LoopParams
+from recctl.eventlog import read_events
+from recctl.recommenders import MemoryStore, build_chain
+from recctl.sim.inprocess import simulate_in_process
+from recctl.sim.serving import ChainPolicy
+from recctl.sim.user_model import UserModel
+from recctl.sim.world import World
+from recctl.train.catalog import Catalog
+from recctl.train.config import TrainConfig
+from recctl.train.listens import Listens, concat_listens, listens_from_frame
+from recctl.train.models import Trained, fit_all
+
+AB_DAY = 100_000  # the in-process A/B's day index: no training day uses it
+
+
+def _tracks(catalog: Catalog) -> list[tuple[int, str]]:
+    return [(int(row["track"]), str(row["artist"])) for row in catalog.rows]
+
+
+def store_of(trained: Trained, catalog: Catalog) -> MemoryStore:
+    """The trained models as the service would see them once written as artifacts."""
+    return MemoryStore(
+        _tracks(catalog),
+        {"top_tracks": trained.top},
+        {name: (lists.tracks, lists.lists) for name, lists in trained.item_lists.items()},
+        dict(trained.user_lists),
+    )
+
+
+def _read_day(path: Path) -> Listens:
+    frame, _ = read_events([path])
+    return listens_from_frame(frame)
+
+
+def _mean_by_arm(result: Any, arm_of_episode: np.ndarray, names: list[str]) -> dict[str, float]:
+    return {name: float(result.session_time[arm_of_episode == i].mean())
+            for i, name in enumerate(names) if (arm_of_episode == i).any()}
+
+
+def run_day_loop(
+    world: World,
+    user_model: UserModel,
+    logs: Path,
+    catalog: Catalog,
+    params: LoopParams,
+    train_config: TrainConfig,
+    seed: int,
+    advance: Callable[[str], None],
+) -> tuple[Listens, Trained, list[dict[str, Any]]]:
+    """Simulate and retrain day by day; returns all listens, the final models, day stats."""
+    rng = np.random.default_rng([seed, 0xB007])
+    stats: list[dict[str, Any]] = []
+    clock = time.perf_counter()
+    path = logs / "day-000" / "data.json"
+    catalog_only = MemoryStore(_tracks(catalog), {}, {}, {})
+    cold = ChainPolicy([build_chain({"type": "random"}, catalog_only)])
+    result = simulate_in_process(world, user_model, cold, episodes=params.cold_start_episodes,
+                                 seed=seed, day=0, log_path=path)
+    parts = [_read_day(path)]
+    trained = fit_all(parts[0], catalog.artist_of, train_config, rng)
+    stats.append({"day": 0, "episodes": params.cold_start_episodes,
+                  "lines": result.lines_written,
+                  "session_time": {"random": float(result.session_time.mean())},
+                  "seconds": time.perf_counter() - clock})
+    advance("cold start")
+    names = list(params.arms)
+    for day in range(1, params.days + 1):
+        clock = time.perf_counter()
+        store = store_of(trained, catalog)
+        chains = [build_chain(params.arms[name], store) for name in names]
+        # A fresh policy, so fresh user state each day: the service's state TTL is a day.
+        arm_of_episode = rng.choice(len(names), size=params.episodes_per_day, p=params.shares())
+        policy = ChainPolicy(chains, lambda _users, episodes, a=arm_of_episode: a[episodes],
+                             explore=params.explore)
+        path = logs / f"day-{day:03d}" / "data.json"
+        result = simulate_in_process(world, user_model, policy,
+                                     episodes=params.episodes_per_day, seed=seed, day=day,
+                                     log_path=path)
+        today = _read_day(path)
+        held = trained.evaluate(today, train_config)  # yesterday's models on today's sessions
+        old = concat_listens(parts)
+        parts.append(today)
+        listens = concat_listens(parts)
+        # DSSM continues yesterday's model on today's positives plus a sample of older ones.
+        old_rows = np.flatnonzero(rng.random(len(old)) < params.old_positives_sample)
+        rows = np.concatenate([old_rows, np.arange(len(old), len(listens))])
+        trained = fit_all(listens, catalog.artist_of, train_config, rng,
+                          warm_dssm=trained.dssm, dssm_rows=rows,
+                          dssm_epochs=params.daily_dssm_epochs)
+        stats.append({"day": day, "episodes": params.episodes_per_day,
+                      "lines": result.lines_written,
+                      "session_time": _mean_by_arm(result, arm_of_episode, names),
+                      "evaluation": held, "seconds": time.perf_counter() - clock})
+        advance(f"day {day}")
+    return concat_listens(parts), trained, stats
+
+
+def ab_in_process(world: World, user_model: UserModel, store: MemoryStore,
+                  arms: Mapping[str, Any], *, episodes: int, seed: int,
+                  day: int = AB_DAY) -> dict[str, dict[str, float]]:
+    """Each arm (a recommender spec) on the same episodes, with its own fresh user state:
+    mean session time, its standard error and mean steps per arm.
+
+    An arm whose chain reads an artifact the store does not hold is skipped (e.g.
+    i2i_diverse when training made none)."""
+    out: dict[str, dict[str, float]] = {}
+    for name, spec in arms.items():
+        chain = build_chain(spec, store)
+        if not _has_artifacts(chain, store):
+            continue
+        result = simulate_in_process(world, user_model, ChainPolicy([chain]),
+                                     episodes=episodes, seed=seed, day=day)
+        out[name] = {
+            "session_time": float(result.session_time.mean()),
+            "session_time_se": float(result.session_time.std(ddof=1) / np.sqrt(episodes)),
+            "steps": float(result.steps.mean()),
+        }
+    return out
+
+
+def _has_artifacts(chain: Any, store: MemoryStore) -> bool:
+    held = {**store.tops, **store.item_tables, **store.user_tables}
+    return all(name in held for r in chain.recommenders
+               for name, _ in r.artifacts_needed(r.params))
