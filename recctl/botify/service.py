@@ -24,7 +24,6 @@ from recctl.artifacts import ArtifactSet
 from recctl.botify.assignment import arm_index
 from recctl.botify.keys import Keys
 from recctl.botify.loader import ArtifactLoader
-from recctl.botify.logwriter import RotatingLogWriter
 from recctl.botify.recommenders.chain import Chain, build_chain, needed_artifacts
 from recctl.botify.redis_client import (
     REDIS_ERRORS,
@@ -37,7 +36,7 @@ from recctl.botify.settings import ServiceSettings
 from recctl.botify.store import Store
 from recctl.botify.types import Query
 from recctl.botify.validation import ClientError, Listen
-from recctl.eventlog import dumps_event, make_event
+from recctl.eventlog import RotatingLogWriter, dumps_event, make_event
 from recctl.spec import LoadedExperiment, check_recommenders, load_experiment
 
 log = logging.getLogger("recctl.botify")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recctl.eventlog import InProcessLogWriter as EventLogWriter
 from recctl.sim import streams
-from recctl.sim.eventlog_writer import EventLogWriter
 from recctl.sim.response import affinity, budget_decrements, listen_times
 from recctl.sim.user_model import UserModel
 from recctl.sim.world import World

@@ -27,9 +27,8 @@ from typing import Any
 
 from recctl import __version__
 from recctl.artifacts import file_sha256
-from recctl.botify.logwriter import read_stats
 from recctl.errors import RecctlError
-from recctl.eventlog import LOG_STATS, is_log_name
+from recctl.eventlog import LOG_STATS, is_log_name, read_stats
 from recctl.paths import cache_root
 from recctl.stack.base import RunState, Runtime
 

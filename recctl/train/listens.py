@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from recctl.errors import RecctlError
-from recctl.sessions import assign_sessions
+from recctl.eventlog import assign_sessions
 
 POSITIVE_TIME = 0.8  # the course's "listened" threshold for DSSM positives
 
@@ -56,7 +56,7 @@ class Listens:
 
 def listens_from_frame(frame: pd.DataFrame) -> Listens:
     """Listens from `recctl.eventlog.read_events`' DataFrame (any replica order), in
-    sessions by the rule the report uses too (recctl/sessions.py)."""
+    sessions by the rule the report uses too (recctl/eventlog/sessions.py)."""
     if frame.empty:
         raise RecctlError(
             "the logs hold no events", "point at folders with data.json files in them"

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import threading
 
-from recctl.botify.logwriter import RotatingLogWriter, read_stats
-from recctl.eventlog import dumps_event, find_log_files, make_event, read_events
+from recctl.eventlog import (
+    RotatingLogWriter,
+    dumps_event,
+    find_log_files,
+    make_event,
+    read_events,
+    read_stats,
+)
 
 
 def _line(i: int) -> bytes:
