@@ -4,7 +4,8 @@ Each recommendation gives a "next" line (track = the track just played, time = i
 fraction, recommendation = the next track); each session end a "last" line (track = the
 last track, recommendation null). Extras: `session` ("{seed}-{day}-{episode}") and
 `replica: "inprocess"`; latency is 0. Lines are built by `make_event`/`dumps_event` and
-written through `RotatingLogWriter` (never rotated by size), like the service's.
+written through `RotatingLogWriter` like the service's (never rotated, no stats sidecar:
+the folder holds `data.json` only, as before).
 
 Timestamps are synthetic, increasing and deterministic:
     timestamp_us = BASE_US + day * 86_400 s + line_index * 1 ms
@@ -35,7 +36,7 @@ class InProcessLogWriter:
         path = Path(path)
         if path.name != LOG_BASENAME:
             raise ValueError(f"an event log is named {LOG_BASENAME}, not {path.name!r} ({path})")
-        self._writer = RotatingLogWriter(path.parent, max_bytes=None, backups=0)
+        self._writer = RotatingLogWriter(path.parent, max_bytes=None, backups=0, sidecar=False)
         self._experiment = experiment
         self._base = BASE_US + day * DAY_US
         self._prefix = f"{seed}-{day}-"

@@ -48,17 +48,21 @@ class RotatingLogWriter:
     """Appends lines to `directory/data.json`, rotating when a file would pass `max_bytes`.
 
     `max_bytes=None` never rotates by size (a caller may still call `rotate()`).
+    `sidecar=False` keeps no `data.json.stats` (the in-process simulator's logs, which
+    never rotate, are read whole and have nothing to account for).
     """
 
-    def __init__(self, directory: str | Path, *, max_bytes: int | None, backups: int) -> None:
+    def __init__(self, directory: str | Path, *, max_bytes: int | None, backups: int,
+                 sidecar: bool = True) -> None:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / LOG_BASENAME
         self.stats_path = self.directory / LOG_STATS
         self.max_bytes = max_bytes
         self.backups = backups
+        self.sidecar = sidecar
         # A replica restarted on the same folder carries on counting.
-        previous = read_stats(self.stats_path) or {}
+        previous = (read_stats(self.stats_path) if sidecar else None) or {}
         self.written_lines = 0
         self._written_before = int(previous.get("lines_written", 0))
         self.dropped_lines = int(previous.get("lines_dropped", 0))
@@ -134,6 +138,8 @@ class RotatingLogWriter:
         self._save_stats()
 
     def _save_stats(self) -> None:
+        if not self.sidecar:
+            return
         stats = {"lines_written": self._written_before + self.written_lines,
                  "lines_dropped": self.dropped_lines, "files_dropped": self.dropped_files,
                  "max_bytes": self.max_bytes, "backups": self.backups}
