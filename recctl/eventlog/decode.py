@@ -66,3 +66,13 @@ def check_experiments(value: Any) -> None:
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise ValueError("'experiments' is not an object of arm names")
 
+
+def parse_line(line: bytes, where: str, summary: ReadSummary) -> Event | None:
+    """One line validated, or None (counted in `summary`) when it is not read."""
+    try:
+        event = decode_line(line)
+        check(event)
+    except (msgspec.DecodeError, ValueError) as exc:
+        reject(summary, where, exc)
+        return None
+    return event

@@ -18,7 +18,7 @@ import orjson
 import pandas as pd
 
 from recctl.eventlog.columns import Columns
-from recctl.eventlog.decode import Event, check, decode_chunk, decode_line, reject
+from recctl.eventlog.decode import Event, decode_chunk, parse_line
 from recctl.eventlog.files import find_log_files
 from recctl.eventlog.summary import ReadSummary
 
@@ -39,11 +39,8 @@ def iter_events(files: Iterable[Path],
                 if line.isspace():
                     continue
                 count += 1
-                try:
-                    event = decode_line(line)
-                    check(event)
-                except (msgspec.DecodeError, ValueError) as exc:
-                    reject(summary, f"{path}:{number}", exc)
+                event = parse_line(line, f"{path}:{number}", summary)
+                if event is None:
                     continue
                 if event.request_id is not None:
                     if event.request_id in seen:
@@ -90,13 +87,9 @@ def _add_line_by_line(lines: list[bytes], first_line: int, path: Path, columns: 
     for number, line in enumerate(lines, start=first_line):
         if line.isspace():
             continue
-        try:
-            event = decode_line(line)
-            check(event)
-        except (msgspec.DecodeError, ValueError) as exc:
-            reject(summary, f"{path}:{number}", exc)
-            continue
-        good.append(event)
+        event = parse_line(line, f"{path}:{number}", summary)
+        if event is not None:
+            good.append(event)
     if good:
         columns.add(good)
 
