@@ -171,7 +171,7 @@ def learnable_events(
     steps: int = 8,
     liked_share: float = 0.5,
     start_us: int = 1_700_000_000_000_000,
-) -> Iterator[dict[str, object]]:
+) -> Iterator[dict[str, Any]]:
     """Events (dicts in the log format) with learnable structure, in time order.
 
     Not the simulator: a tiny generative story that training should be able to learn.
