@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, default=None, help="write the logs here and keep them")
     args = parser.parse_args()
-    from recctl.analysis.synthetic import generate_events, write_logs
+    from recctl.synthetic import generate_events, write_logs
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="recctl-bench-"))
     started = time.perf_counter()

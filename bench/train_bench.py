@@ -3,7 +3,7 @@
     python bench/train_bench.py [--events 200000] [--seed 0]
 
 Writes logs of a random recommender on the default simulated world (recctl.sim, in
-process; `--source synthetic` uses recctl.train.synthetic instead, 2 replicas with
+process; `--source synthetic` uses recctl.synthetic's learnable logs instead, 2 replicas with
 rotated files), with the world's public tracks.json as the catalog, then runs the
 training pipeline with the default config (offline evaluation and refit included) in a
 child process, so the peak RSS measured is training's own. Targets: <= 60 s and <= 2 GB on 2 cores.
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recctl.train.synthetic import write_synthetic_logs
+from recctl.synthetic import write_learnable_logs
 
 CHILD = """
 import sys, time
@@ -69,7 +69,7 @@ def main() -> None:
         if args.source == "sim":
             extra = [str(_sim_logs(root, args.events, args.seed))]
         else:
-            write_synthetic_logs(
+            write_learnable_logs(
                 root / "logs",
                 np.random.default_rng(args.seed),
                 replicas=2,

@@ -1,5 +1,5 @@
 """Sessionisation for the report: one row per session, by the shared rule in
-recctl/sessions.py (logged session ids, else a `last` closes a user's run of events).
+recctl/eventlog/sessions.py (logged session ids, else a `last` closes a user's run of events).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recctl.sessions import assign_sessions
+from recctl.eventlog import assign_sessions
 
 
 @dataclass(frozen=True)

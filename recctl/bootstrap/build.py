@@ -25,6 +25,7 @@ from recctl.artifacts import MANIFEST, file_sha256
 from recctl.bootstrap.config import BootstrapConfig, load_bootstrap_config
 from recctl.bootstrap.dayloop import ab_in_process, run_day_loop, store_of
 from recctl.errors import RecctlError
+from recctl.eventlog import find_log_files
 from recctl.sim.user_model import user_model_from_mapping
 from recctl.sim.world_io import build_world, load_world_params
 from recctl.train.catalog import load_catalog
@@ -118,7 +119,7 @@ def bootstrap(
         ab = ab_in_process(world, user_model, store_of(trained, catalog), loop.ab_arms,
                            episodes=loop.ab_episodes, seed=seed)
         advance("in-process A/B")
-        files = sorted((out / "logs").rglob("data.json*"))
+        files = sorted(find_log_files([out / "logs"]))
         artifacts_manifest = {
             "producer": "recctl bootstrap",
             "code_version": code_version(),

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from recctl.bootstrap.config import LoopParams
-from recctl.eventlog import read_events
+from recctl.eventlog import LOG_BASENAME, read_events
 from recctl.recommenders import MemoryStore, build_chain
 from recctl.sim.inprocess import simulate_in_process
 from recctl.sim.serving import ChainPolicy
@@ -70,7 +70,7 @@ def run_day_loop(
     rng = np.random.default_rng([seed, 0xB007])
     stats: list[dict[str, Any]] = []
     clock = time.perf_counter()
-    path = logs / "day-000" / "data.json"
+    path = logs / "day-000" / LOG_BASENAME
     catalog_only = MemoryStore(_tracks(catalog), {}, {}, {})
     cold = ChainPolicy([build_chain({"type": "random"}, catalog_only)])
     result = simulate_in_process(world, user_model, cold, episodes=params.cold_start_episodes,
@@ -91,7 +91,7 @@ def run_day_loop(
         arm_of_episode = rng.choice(len(names), size=params.episodes_per_day, p=params.shares())
         policy = ChainPolicy(chains, lambda _users, episodes, a=arm_of_episode: a[episodes],
                              explore=params.explore)
-        path = logs / f"day-{day:03d}" / "data.json"
+        path = logs / f"day-{day:03d}" / LOG_BASENAME
         result = simulate_in_process(world, user_model, policy,
                                      episodes=params.episodes_per_day, seed=seed, day=day,
                                      log_path=path)

@@ -23,7 +23,6 @@ from recctl.artifacts import ArtifactSet
 from recctl.assignment import arm_index
 from recctl.botify.keys import Keys
 from recctl.botify.loader import ArtifactLoader
-from recctl.botify.logwriter import RotatingLogWriter
 from recctl.botify.redis_client import (
     REDIS_ERRORS,
     PoolExhausted,
@@ -34,7 +33,7 @@ from recctl.botify.redis_client import (
 from recctl.botify.settings import ServiceSettings
 from recctl.botify.store import RedisStore
 from recctl.botify.validation import ClientError, Listen
-from recctl.eventlog import dumps_event, make_event
+from recctl.eventlog import RotatingLogWriter, dumps_event, make_event
 from recctl.recommenders import Chain, build_chain, needed_artifacts
 from recctl.recommenders.draws import request_key
 from recctl.spec import LoadedExperiment, check_recommenders, load_experiment

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recctl.eventlog import InProcessLogWriter
 from recctl.sim import streams
-from recctl.sim.eventlog_writer import EventLogWriter
 from recctl.sim.response import affinity, budget_decrements, listen_times
 from recctl.sim.user_model import UserModel
 from recctl.sim.world import World
@@ -91,7 +91,7 @@ def _check_recommendations(recs: np.ndarray, n: int, n_tracks: int) -> np.ndarra
 
 
 def _simulate_batch(world: World, model: UserModel, policy: Policy, seed: int, day: int,
-                    episodes: np.ndarray, writer: EventLogWriter | None,
+                    episodes: np.ndarray, writer: InProcessLogWriter | None,
                     arms: list[str] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(episodes)
     users, interests, first = _start(world, model, seed, day, episodes)
@@ -168,7 +168,7 @@ def simulate_in_process(world: World, user_model: UserModel, policy: Policy, *, 
     started = wallclock.perf_counter()
     all_users = np.empty(episodes, dtype=np.int64)
     all_time, all_steps = np.empty(episodes), np.empty(episodes, dtype=np.int64)
-    writer = EventLogWriter(log_path, seed, day, experiment) if log_path is not None else None
+    writer = InProcessLogWriter(log_path, seed, day, experiment) if log_path is not None else None
     try:
         for start in range(0, episodes, batch_size):
             ids = np.arange(start, min(episodes, start + batch_size), dtype=np.int64)

@@ -27,9 +27,8 @@ from typing import Any
 
 from recctl import __version__
 from recctl.artifacts import file_sha256
-from recctl.botify.logwriter import read_stats
 from recctl.errors import RecctlError
-from recctl.eventlog import LOG_STATS, is_log_name
+from recctl.eventlog import LOG_STATS, SET_ASIDE, is_log_name, read_stats
 from recctl.paths import cache_root
 from recctl.stack.base import RunState, Runtime
 
@@ -97,7 +96,7 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
                     os.replace(new, old)
                     result.copied.append(key)
                 else:
-                    aside = dest / "conflicts" / stamp / replica.name
+                    aside = dest / SET_ASIDE / stamp / replica.name
                     aside.mkdir(parents=True, exist_ok=True)
                     shutil.move(str(new), aside / new.name)
                     result.conflicts.append(key)

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from recctl.eventlog import LOG_BASENAME
 from recctl.stack.managed import ManagedProcess
 from recctl.stack.probes import free_port, http_probe, http_url
 
@@ -62,4 +63,4 @@ class ReplicaProcess(ManagedProcess):
     @property
     def event_log(self) -> Path:
         """The current event-log file."""
-        return self.log_dir / "data.json"
+        return self.log_dir / LOG_BASENAME

@@ -15,7 +15,7 @@ import pandas as pd
 
 from recctl.constants import POSITIVE_THRESHOLD
 from recctl.errors import RecctlError
-from recctl.sessions import assign_sessions
+from recctl.eventlog import assign_sessions
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Listens:
 
 def listens_from_frame(frame: pd.DataFrame) -> Listens:
     """Listens from `recctl.eventlog.read_events`' DataFrame (any replica order), in
-    sessions by the rule the report uses too (recctl/sessions.py)."""
+    sessions by the rule the report uses too (recctl/eventlog/sessions.py)."""
     if frame.empty:
         raise RecctlError(
             "the logs hold no events", "point at folders with data.json files in them"

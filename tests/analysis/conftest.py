@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recctl.analysis.synthetic import generate_events, write_logs
+from recctl.synthetic import generate_events, write_logs
 
 
 @pytest.fixture(scope="session")

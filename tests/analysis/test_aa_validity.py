@@ -18,10 +18,10 @@ import scipy.stats as ss
 from recctl.analysis.compare import compare_arms
 from recctl.analysis.metrics import user_metrics
 from recctl.analysis.report import hash_halves
-from recctl.analysis.synthetic import generate_events, write_logs
 from recctl.constants import METRICS
 from recctl.eventlog import read_events
 from recctl.stats.settings import ReportSettings
+from recctl.synthetic import generate_events, write_logs
 
 SPLITS = 300
 ALPHA = 0.05

@@ -11,9 +11,9 @@ import pytest
 
 from recctl.analysis import build_report, write_outputs
 from recctl.analysis.preperiod import load_pre_period
-from recctl.analysis.synthetic import generate_events, write_logs
 from recctl.errors import RecctlError
 from recctl.spec import default_pre_period
+from recctl.synthetic import generate_events, write_logs
 
 PRIMARY = "mean_time_per_session"
 

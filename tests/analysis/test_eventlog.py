@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -67,3 +69,20 @@ def test_experiments_appearing_later_get_their_own_column(tmp_path: Path) -> Non
     events, _ = read_events([tmp_path])
     assert events["exp:A"].tolist() == ["C", "T1"]
     assert events["exp:B"].isna().tolist() == [True, False]
+
+
+def test_writing_needs_no_reader_dependencies(tmp_path: Path) -> None:
+    # A service replica only writes: importing the package for that must not load pandas,
+    # numpy or msgspec (startup time and memory of every replica); reading loads them.
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from recctl.eventlog import RotatingLogWriter, dumps_event, make_event\n"
+        "w = RotatingLogWriter(Path(sys.argv[1]), max_bytes=1 << 20, backups=1)\n"
+        "w.write(dumps_event(make_event('next', 1000, 1, 2, 0.5, 0.0, 3, {'E': 'C'})))\n"
+        "w.close()\n"
+        "heavy = [m for m in ('pandas', 'numpy', 'msgspec') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "from recctl.eventlog import read_events\n"
+        "assert read_events([sys.argv[1]])[0]['user'].tolist() == [1]\n"
+    )
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)

@@ -13,9 +13,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from recctl.analysis import build_report, render_terminal, write_outputs
-from recctl.analysis.synthetic import generate_events, write_logs
 from recctl.cli.main import app
 from recctl.errors import RecctlError
+from recctl.synthetic import generate_events, write_logs
 
 
 @pytest.fixture(scope="module")

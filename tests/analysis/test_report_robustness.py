@@ -16,10 +16,10 @@ from typer.testing import CliRunner
 from recctl.analysis import build_report, render_terminal, write_outputs
 from recctl.analysis.compare import error_code, harm_alternative
 from recctl.analysis.render_markdown import render_markdown
-from recctl.analysis.synthetic import generate_events, write_logs
 from recctl.cli.main import app
 from recctl.errors import RecctlError
 from recctl.stats import messages
+from recctl.synthetic import generate_events, write_logs
 
 ALL_FILES = {"report.md", "report.json", "comparisons.csv", "arms.csv", "effects.png",
              "manifest.json"}

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from recctl.eventlog import dumps_event, make_event
-from recctl.train.synthetic import write_synthetic_logs
+from recctl.synthetic import write_learnable_logs
 
 
 @pytest.fixture(scope="session")
 def synthetic_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Two replica folders with rotated files: 3,000 sessions of 8 listens."""
     root = tmp_path_factory.mktemp("logs")
-    write_synthetic_logs(root, np.random.default_rng(7), replicas=2, rotate_every=4000)
+    write_learnable_logs(root, np.random.default_rng(7), replicas=2, rotate_every=4000)
     return root
 
 

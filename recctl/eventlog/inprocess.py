@@ -3,7 +3,9 @@
 Each recommendation gives a "next" line (track = the track just played, time = its listen
 fraction, recommendation = the next track); each session end a "last" line (track = the
 last track, recommendation null). Extras: `session` ("{seed}-{day}-{episode}") and
-`replica: "inprocess"`; latency is 0.
+`replica: "inprocess"`; latency is 0. Lines are built by `make_event`/`dumps_event` and
+written through `RotatingLogWriter` like the service's (never rotated, no stats sidecar:
+the folder holds `data.json` only, as before).
 
 Timestamps are synthetic, increasing and deterministic:
     timestamp_us = BASE_US + day * 86_400 s + line_index * 1 ms
@@ -13,10 +15,13 @@ with BASE_US = 2024-01-01T00:00:00Z and line_index counting lines written for th
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+from recctl.eventlog.schema import LOG_BASENAME, dumps_event, make_event
+from recctl.eventlog.writer import RotatingLogWriter
 
-from recctl.eventlog import dumps_event, make_event
+if TYPE_CHECKING:
+    import numpy as np
 
 BASE_US = 1_704_067_200 * 1_000_000
 DAY_US = 86_400 * 1_000_000
@@ -24,13 +29,15 @@ LINE_SPACING_US = 1_000
 REPLICA = "inprocess"
 
 
-class EventLogWriter:
-    """Appends event lines to one file; `close()` returns the number of lines written."""
+class InProcessLogWriter:
+    """Appends one day's event lines to `path` (a `data.json`); `close()` returns the count."""
 
     def __init__(self, path: Path, seed: int, day: int, experiment: str | None) -> None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(path, "ab")  # noqa: SIM115 (closed by close())
-        self._seed, self._experiment = seed, experiment
+        path = Path(path)
+        if path.name != LOG_BASENAME:
+            raise ValueError(f"an event log is named {LOG_BASENAME}, not {path.name!r} ({path})")
+        self._writer = RotatingLogWriter(path.parent, max_bytes=None, backups=0, sidecar=False)
+        self._experiment = experiment
         self._base = BASE_US + day * DAY_US
         self._prefix = f"{seed}-{day}-"
         self.lines = 0
@@ -53,7 +60,7 @@ class EventLogWriter:
                                session=f"{self._prefix}{episode}", replica=REPLICA)
             out.append(dumps_event(event))
             self.lines += 1
-        self._handle.writelines(out)
+        self._writer.write_lines(out)
 
     def next_lines(self, users: np.ndarray, episodes: np.ndarray, tracks: np.ndarray,
                    times: np.ndarray, recs: np.ndarray, arms: list[str] | None,
@@ -67,5 +74,5 @@ class EventLogWriter:
         self._write("last", users, episodes, tracks, times, None, arms, rows)
 
     def close(self) -> int:
-        self._handle.close()
+        self._writer.close()
         return self.lines
