@@ -9,7 +9,6 @@ core, for logs larger than memory. `auto` picks DuckDB above AUTO_DUCKDB_BYTES o
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +101,11 @@ class MemorySource:
 
 
 def duckdb_available() -> bool:
-    return importlib.util.find_spec("duckdb") is not None
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def log_bytes(paths: Sequence[str | Path]) -> int:
