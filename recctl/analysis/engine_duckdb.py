@@ -89,7 +89,7 @@ def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:
     import duckdb
 
     config: dict[str, Any] = {"memory_limit": memory_limit, "temp_directory": str(spill),
-                              "preserve_insertion_order": True}
+                              "preserve_insertion_order": True, "enable_progress_bar": False}
     if threads:
         config["threads"] = threads
     return duckdb.connect(":memory:", config=config)
