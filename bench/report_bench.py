@@ -93,7 +93,8 @@ def generate(folder: Path, total: int) -> None:
 
     from recctl.analysis.synthetic import generate_events
 
-    con = duckdb.connect(config={"memory_limit": "1GB", "enable_progress_bar": False})
+    con = duckdb.connect(config={"memory_limit": "1GB"})
+    con.execute("SET enable_progress_bar = false")
     parts: dict[int, list[Path]] = {r: [] for r in range(REPLICAS)}
     written, chunk = 0, 0
     while written < total:

@@ -89,10 +89,12 @@ def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:
     import duckdb
 
     config: dict[str, Any] = {"memory_limit": memory_limit, "temp_directory": str(spill),
-                              "preserve_insertion_order": True, "enable_progress_bar": False}
+                              "preserve_insertion_order": True}
     if threads:
         config["threads"] = threads
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")  # a session option in DuckDB 1.x
+    return con
 
 
 class DuckDBSource:
