@@ -56,7 +56,7 @@ MEMORY_LIMIT = "500MB"  # DuckDB's own memory; the process adds Python, pandas, 
 # line fails _VALID). DuckDB reads a line that is not JSON as a row of NULLs.
 _COLUMNS = {
     "message": "VARCHAR", "timestamp": "BIGINT", "user": "BIGINT", "track": "BIGINT",
-    "time": "DOUBLE", "latency": "DOUBLE", "recommendation": "BIGINT",
+    "time": "DOUBLE", "latency": "DOUBLE",  # (recommendation: not read, null is valid)
     "experiments": "JSON", "timestamp_us": "BIGINT", "session": "VARCHAR",
     "replica": "VARCHAR", "request_id": "VARCHAR",
 }
