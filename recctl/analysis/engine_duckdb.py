@@ -92,7 +92,9 @@ def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:
                               "preserve_insertion_order": True}
     if threads:
         config["threads"] = threads
-    con = duckdb.connect(":memory:", config=config)
+    # A database file in the spill folder, not ":memory:": its tables are stored
+    # compressed, so scans of 20M rows read a fraction of the bytes back.
+    con = duckdb.connect(str(spill / "logs.duckdb"), config=config)
     con.execute("SET enable_progress_bar = false")  # a session option in DuckDB 1.x
     return con
 
