@@ -216,7 +216,7 @@ class DuckDBSource:
     # -- the report's facts --
 
     def experiment_names(self) -> list[str]:
-        names = set()
+        names: set[str] = set()
         for (value,) in self._rows("SELECT DISTINCT experiments FROM ev"):
             names.update(_arm_names(value) or {})
         return sorted(names)
