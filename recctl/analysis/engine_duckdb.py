@@ -132,18 +132,29 @@ class DuckDBSource:
 
     # -- queries: each result is fetched completely (DuckDB 2.x blocks on an open one) --
 
+    def _run(self, sql: str, params: Any = None, fetch: str | None = None) -> Any:
+        import duckdb
+
+        try:
+            result = self.con.execute(sql, params)
+            return getattr(result, fetch)() if fetch else None
+        except duckdb.Error as exc:  # out of disk for the spill folder, an unreadable file
+            raise RecctlError(f"the duckdb report engine failed: {exc}",
+                              f"spill folder {self._spill} (set TMPDIR to move it), or "
+                              "--engine memory") from None
+
     def _rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql, params).fetchall()
+        return self._run(sql, params, "fetchall")
 
     def _arrays(self, sql: str, params: Any = None) -> dict[str, np.ndarray]:
-        return self.con.execute(sql, params).fetchnumpy()
+        return self._run(sql, params, "fetchnumpy")
 
     # -- loading --
 
     def _load(self) -> None:
-        self.con.execute(_TABLE)
+        self._run(_TABLE)
         # One statement for every file: DuckDB parses them in parallel, in order.
-        self.con.execute(_LOAD, {"first": 0, "src": 0, "paths": [str(p) for p in self.files]})
+        self._run(_LOAD, {"first": 0, "src": 0, "paths": [str(p) for p in self.files]})
         counts = dict(self._rows("SELECT file, count(*) FROM raw GROUP BY file"))
         bad = {f for (f,) in self._rows("SELECT DISTINCT file FROM raw WHERE NOT ok")}
         # `experiments` must be an object of arm names: checked once per distinct value.
@@ -163,7 +174,7 @@ class DuckDBSource:
         self._bad = sorted(bad)
         # A checked file's rows are its good lines, loaded again (src 1) after the others.
         checked = f"WHERE src = 1 OR file NOT IN ({', '.join(map(str, self._bad))})"
-        self.con.execute(f"CREATE VIEW ev AS SELECT rowid AS pos, * FROM raw "
+        self._run(f"CREATE VIEW ev AS SELECT rowid AS pos, * FROM raw "
                          f"{checked if bad else ''}")
         stray = self._rows("SELECT count(*) FROM ev WHERE NOT ok")[0][0]
         if stray:
@@ -191,12 +202,12 @@ class DuckDBSource:
                     _reject(self.read, f"{path}:{number}", exc)
                     continue
                 target.write(line if line.endswith(b"\n") else line + b"\n")
-        self.con.execute(_LOAD, {"first": index, "src": 1, "paths": [str(clean)]})
+        self._run(_LOAD, {"first": index, "src": 1, "paths": [str(clean)]})
         return count
 
     def _drop_duplicates(self) -> None:
         """A request id read before (in file order) is dropped, counted by its replica."""
-        self.con.execute("""
+        self._run("""
             CREATE TEMP TABLE dropped AS
             WITH repeated AS (SELECT rid FROM ev WHERE rid IS NOT NULL
                               GROUP BY rid HAVING count(*) > 1)
@@ -210,7 +221,7 @@ class DuckDBSource:
         for replica, n in per_replica:
             self.read.duplicates += int(n)
             self.read.duplicates_per_replica[replica] = int(n)
-        self.con.execute("CREATE VIEW kept AS SELECT * FROM ev ANTI JOIN dropped USING (file, pos)"
+        self._run("CREATE VIEW kept AS SELECT * FROM ev ANTI JOIN dropped USING (file, pos)"
                          if per_replica else "CREATE VIEW kept AS SELECT * FROM ev")
 
     # -- the report's facts --
@@ -245,11 +256,11 @@ class DuckDBSource:
         arm_of = {v: (_arm_names(v) or {}).get(experiment) for v in values}
         arms = sorted({a for a in arm_of.values() if a is not None}, key=_natural_key)
         code = {a: i for i, a in enumerate(arms)}
-        self.con.execute("CREATE OR REPLACE TEMP TABLE arm_of (experiments VARCHAR, arm INTEGER)")
+        self._run("CREATE OR REPLACE TEMP TABLE arm_of (experiments VARCHAR, arm INTEGER)")
         pairs = [(v, code[a]) for v, a in arm_of.items() if a is not None]
         if pairs:
             self.con.executemany("INSERT INTO arm_of VALUES (?, ?)", pairs)
-        self.con.execute("CREATE OR REPLACE TEMP VIEW x AS "
+        self._run("CREATE OR REPLACE TEMP VIEW x AS "
                          "SELECT * FROM kept LEFT JOIN arm_of USING (experiments)")
         return arms
 
