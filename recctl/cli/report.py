@@ -55,7 +55,7 @@ def report(
              "folder's report settings, else auto.")] = None,
     engine: Annotated[str | None, typer.Option(
         help="How the logs are read: memory, duckdb (out of core, for logs larger than "
-             "memory; pip install 'recctl[duckdb]'), or auto (DuckDB above 1 GiB of logs "
+             "memory; pip install 'recctl\\[duckdb]'), or auto (DuckDB above 1 GiB of logs "
              "when installed). Default: the run folder's report settings, else auto.")]
         = None,
 ) -> None:
