@@ -138,6 +138,9 @@ class ReportSpec(Settings):
     # data folder's bootstrap logs DATA/logs/); true requires one; false turns it off.
     cuped: bool | Literal["auto"] = "auto"
     pre_period: Path | None = None
+    # How the logs are read: memory (pandas), duckdb (out of core, `pip install
+    # 'recctl[duckdb]'`), or auto: DuckDB above 1 GiB of logs when installed.
+    engine: Literal["auto", "memory", "duckdb"] = "auto"
 
     @model_validator(mode="before")
     @classmethod

@@ -148,7 +148,7 @@ def make_report(loaded: LoadedExperiment, run_dir: Path, out_dir: Path, console:
         primary_metric=spec.primary_metric, alpha=spec.alpha, correction=spec.correction,
         guardrails=spec.guardrails, expected_arms=loaded.spec.arm_list,
         pre_period=loaded.spec.pre_period_paths if spec.cuped is not False else None,
-        cuped=spec.cuped,
+        cuped=spec.cuped, engine=spec.engine,
     )
     if "terminal" in spec.outputs:
         render_terminal(report, console)

@@ -58,7 +58,12 @@ def experiment_names(events: pd.DataFrame) -> list[str]:
 def resolve_experiment(events: pd.DataFrame, requested: str | None,
                        manifest: dict[str, Any] | None = None) -> str:
     """--experiment, else the fetch manifest's, else the only experiment in the logs."""
-    names = experiment_names(events)
+    return choose_experiment(experiment_names(events), requested, manifest)
+
+
+def choose_experiment(names: Sequence[str], requested: str | None,
+                      manifest: dict[str, Any] | None = None) -> str:
+    """`resolve_experiment` on the experiment names found in the logs (any engine)."""
     wanted = requested or (manifest or {}).get("experiment")
     if wanted:
         if wanted not in names:

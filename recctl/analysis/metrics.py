@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from recctl.analysis.sessions import SessionSummary, sessionize
 
+# A request slower than this many times the median (and than 1 s) is an outlier worth a
+# warning: one such line can swing a mean-latency comparison by hundreds of percent.
+OUTLIER_FACTOR = 100.0
+OUTLIER_FLOOR_SECONDS = 1.0
 # Which way is good, for colouring and the summary (latency: lower is better).
 HIGHER_IS_BETTER = {"time": True, "sessions": True, "mean_request_latency": False,
                     "mean_tracks_per_session": True, "mean_time_per_session": True}
@@ -64,3 +70,23 @@ def latency_percentiles(events: pd.DataFrame, experiment_column: str) -> pd.Data
     table.columns = ["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"]
     table.index.name = "arm"
     return table
+
+
+def outlier_threshold(median_latency: float) -> float:
+    """Seconds above which a request is a latency outlier."""
+    return max(OUTLIER_FLOOR_SECONDS, OUTLIER_FACTOR * median_latency)
+
+
+def latency_outliers(events: pd.DataFrame, experiment_column: str) -> dict[str, Any]:
+    """Requests far slower than the median, per arm ("(none)": lines naming no arm)."""
+    latency = events["latency"].to_numpy(dtype=np.float64)
+    if latency.size == 0:
+        return {}
+    threshold = outlier_threshold(float(np.median(latency)))
+    slow = latency > threshold
+    if not slow.any():
+        return {}
+    arms = events.loc[slow, experiment_column].astype(object).fillna("(none)")
+    return {"threshold_seconds": threshold, "requests": int(slow.sum()),
+            "max_seconds": float(latency.max()),
+            "per_arm": {str(k): int(v) for k, v in arms.value_counts().items()}}

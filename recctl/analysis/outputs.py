@@ -93,20 +93,21 @@ def manifest(report: Report, outputs: list[str]) -> dict[str, Any]:
                    for path, lines in report.read.lines_per_file.items()],
         "lines": report.read.lines, "malformed_lines": report.read.malformed,
         "experiment": report.experiment, "mode": report.mode, "aa_seed": report.seed,
+        "engine": report.engine,
         "control": report.control, "metrics": report.metrics,
         "alpha": report.settings.alpha, "correction": report.settings.correction,
         "primary_metric": report.settings.primary_metric,
         "guardrails": list(report.guardrails),
         "fetch": {key: fetch.get(key) for key in ("experiment", "config_hash", "seed", "replicas")
                   if key in fetch},
-        "versions": {"python": platform.python_version(), **_versions()},
+        "versions": {"python": platform.python_version(), **_versions(report.engine)},
         "outputs": outputs,
     }
 
 
-def _versions() -> dict[str, str]:
+def _versions(report_engine: str = "memory") -> dict[str, str]:
     found = {}
-    for name in _PACKAGES:
+    for name in (*_PACKAGES, *(("duckdb",) if report_engine == "duckdb" else ())):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -16,6 +16,7 @@ only the totals decide.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,7 +64,8 @@ class Reconciliation:
                 "max_failed_fraction": self.max_failed_fraction, "balanced": self.balanced}
 
 
-def _lines_per_replica(events: pd.DataFrame) -> dict[str, int]:
+def lines_per_replica(events: pd.DataFrame) -> dict[str, int]:
+    """Lines read per replica (duplicates dropped), from read_events' frame."""
     if "replica" not in events:
         return {}
     counts = events["replica"].value_counts(dropna=False)  # categorical: no object copy
@@ -76,19 +78,22 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def reconcile(manifest: dict[str, Any] | None, read: ReadSummary,
-              events: pd.DataFrame) -> Reconciliation:
-    """The counts per replica and in total (see the module docstring)."""
+              read_per: Mapping[str, int], rows: int) -> Reconciliation:
+    """The counts per replica and in total (see the module docstring).
+
+    `read_per`: lines read per replica (NO_REPLICA for lines naming none) and `rows`: lines
+    read in total, both after dropping duplicates (whichever engine read them).
+    """
     manifest = manifest or {}
     simulation = _mapping(manifest.get("simulation"))
     fetched = _mapping(manifest.get("replicas"))
     acked = _mapping(simulation.get("acked_by_replica"))
-    read_per = _lines_per_replica(events)
     duplicates = {(k or NO_REPLICA): v for k, v in read.duplicates_per_replica.items()}
     names = sorted(set(fetched) | set(acked) | set(read_per) | set(duplicates))
-    rows = []
+    counts = []
     for name in names:
         info = _mapping(fetched.get(name))
-        rows.append(Counts(
+        counts.append(Counts(
             replica=name,
             acknowledged=int(acked[name]) if name in acked else (0 if acked else None),
             logged=int(info["lines"]) if "lines" in info else None,
@@ -98,11 +103,11 @@ def reconcile(manifest: dict[str, Any] | None, read: ReadSummary,
     total = Counts(
         "total", acknowledged=int(total_acked) if total_acked is not None else None,
         logged=int(manifest["lines"]) if "lines" in manifest else None,
-        lost_to_rotation=sum(r.lost_to_rotation for r in rows), read=len(events),
+        lost_to_rotation=sum(r.lost_to_rotation for r in counts), read=rows,
         duplicates=read.duplicates)
     fraction = simulation.get("max_failed_fraction")
     return Reconciliation(
-        replicas=rows, total=total, malformed=read.malformed,
+        replicas=counts, total=total, malformed=read.malformed,
         interrupted=bool(manifest.get("interrupted")),
         failed_episodes=simulation.get("failed_episodes"), episodes=simulation.get("episodes"),
         max_failed_fraction=DEFAULT_MAX_FAILED_FRACTION if fraction is None else float(fraction))

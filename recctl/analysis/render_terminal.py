@@ -106,5 +106,5 @@ def render_terminal(report: Report, console: Console) -> None:
     for line in report.summary_lines():
         style = ("bold red" if "MISMATCH" in line else
                  "yellow" if line.startswith("Sample ratio") and "WARNING" in line else None)
-        console.print(line, style=style, highlight=False)
+        console.print(line, style=style, highlight=False, markup=False)  # text, not tags
     render_validity_terminal(report, console)

@@ -13,13 +13,15 @@ import pandas as pd
 
 from recctl.analysis.adjustment import CupedMode, CupedSummary, cuped_for_report
 from recctl.analysis.compare import compare_arms, error_code
+from recctl.analysis.engine import choose_engine, facts_from_events, open_logs
+from recctl.analysis.facts import LogFacts
 from recctl.analysis.loading import (
     check_arms,
+    choose_experiment,
+    experiment_names,
     fetch_manifest,
-    load_events,
-    resolve_experiment,
 )
-from recctl.analysis.metrics import UserSummary, latency_percentiles, user_metrics
+from recctl.analysis.metrics import UserSummary
 from recctl.analysis.reconcile import Reconciliation, invalid_reasons, reconcile
 from recctl.assignment import experiment_seed
 from recctl.constants import DEFAULT_GUARDRAILS, METRICS
@@ -29,10 +31,6 @@ from recctl.stats import messages
 from recctl.stats.settings import CorrectionName, ReportSettings
 from recctl.stats.srm import SrmResult, check_srm
 
-# A request slower than this many times the median (and than 1 s) is an outlier worth a
-# warning: one such line can swing a mean-latency comparison by hundreds of percent.
-OUTLIER_FACTOR = 100.0
-OUTLIER_FLOOR_SECONDS = 1.0
 SMALL_ARM_USERS = 30  # below this the t approximation is shaky: say so
 
 
@@ -65,6 +63,7 @@ class Report:
     reconciliation: Reconciliation = field(default_factory=Reconciliation)
     invalid_reasons: list[str] = field(default_factory=list)
     cuped: CupedSummary | None = None  # None: no CUPED (off, or no pre-period)
+    engine: str = "memory"  # the report engine that read the logs: memory or duckdb
 
     @property
     def valid(self) -> bool:
@@ -193,6 +192,7 @@ def build_report(
     expected_arms: Sequence[str] | None = None,
     pre_period: Any = None,
     cuped: CupedMode = "auto",
+    engine: str = "auto",
 ) -> Report:
     """Read every log under `paths` (all replicas, rotated files) and build the report.
 
@@ -201,21 +201,29 @@ def build_report(
     experiment file's arms (default: the `experiment.yml` that fetch copies into a run
     folder, when there is one); arms in the logs outside it are reported untestable.
     `pre_period` (paths or a PrePeriod) and `cuped` (auto/True/False) turn on CUPED, see
-    recctl.analysis.adjustment.
+    recctl.analysis.adjustment. `engine`: memory, duckdb (out of core) or auto (DuckDB
+    for large logs), see recctl.analysis.engine.
     """
     from recctl.analysis.loading import stored_experiment
 
-    events, read = load_events(paths)
+    chosen, notes = choose_engine(paths, engine)
     manifest = fetch_manifest(paths)
     if expected_arms is None:
         stored = stored_experiment(paths)
         expected_arms = stored.arms if stored else None
-    report = report_from_events(events, read, experiment, control, metrics, primary_metric,
-                                alpha, correction, aa, seed, manifest, guardrails,
-                                expected_arms, pre_period, cuped)
+    source = open_logs(paths, chosen)
+    try:
+        name = choose_experiment(source.experiment_names(), experiment, manifest)
+        facts = source.facts(name)
+    finally:
+        source.close()
+    report = report_from_facts(facts, source.read, name, control, metrics, primary_metric,
+                               alpha, correction, aa, seed, manifest, guardrails,
+                               expected_arms, pre_period, cuped)
+    report.warnings.extend(notes)
     if manifest is not None and len(paths) > 1:
         # One run's manifest cannot account for logs read from several folders.
-        report.reconciliation = reconcile(None, report.read, events)
+        report.reconciliation = reconcile(None, report.read, facts.per_replica, facts.rows)
         report.invalid_reasons = invalid_reasons(report.reconciliation)
         report.warnings.append("several folders given: acknowledged requests were not "
                                "reconciled (report one fetched run folder for that)")
@@ -239,11 +247,35 @@ def report_from_events(
     pre_period: Any = None,
     cuped: CupedMode = "auto",
 ) -> Report:
-    """The report for events already read (`read_events`' frame).
+    """The report for events already read (`read_events`' frame), by the memory engine.
 
     `guardrails`: metrics tested one-sided for harm (added to the metrics when missing);
     None marks the DEFAULT_GUARDRAILS that are among the metrics.
     """
+    name = choose_experiment(experiment_names(events), experiment, manifest)
+    return report_from_facts(facts_from_events(events, name), read, name, control, metrics,
+                             primary_metric, alpha, correction, aa, seed, manifest,
+                             guardrails, expected_arms, pre_period, cuped)
+
+
+def report_from_facts(
+    facts: LogFacts,
+    read: ReadSummary | None,
+    name: str,
+    control: str = "C",
+    metrics: Sequence[str] | None = None,
+    primary_metric: str = "mean_time_per_session",
+    alpha: float = 0.05,
+    correction: CorrectionName = "holm",
+    aa: bool = False,
+    seed: int = 0,
+    manifest: dict[str, Any] | None = None,
+    guardrails: Sequence[str] | None = None,
+    expected_arms: Sequence[str] | None = None,
+    pre_period: Any = None,
+    cuped: CupedMode = "auto",
+) -> Report:
+    """The report for experiment `name` from what an engine read (see report_from_events)."""
     metrics = list(dict.fromkeys(metrics or METRICS))
     explicit_guardrails = list(dict.fromkeys(guardrails or []))
     unknown = [m for m in [*metrics, primary_metric, *explicit_guardrails] if m not in METRICS]
@@ -260,10 +292,8 @@ def report_from_events(
              else tuple(m for m in DEFAULT_GUARDRAILS if m != primary_metric))
     if not 0 < alpha < 1:
         raise RecctlError(f"alpha must be between 0 and 1, not {alpha}")
-    name = resolve_experiment(events, experiment, manifest)
-    column = f"exp:{name}"
-    users, user_summary = user_metrics(events, column)
-    arms = [str(a) for a in events[column].cat.categories]
+    users, user_summary = facts.users, facts.user_summary
+    arms = list(facts.arms)
     unknown_arms: dict[str, int] = {}
     if aa:
         users, arms, control = hash_halves(users, seed), ["C", "T1"], "C"
@@ -288,15 +318,16 @@ def report_from_events(
                          adjust=adjustment)
     srm = check_srm([counts.get(a, 0) for a in srm_arms], threshold=settings.srm_threshold,
                     warn_threshold=settings.srm_warn_threshold)
-    arm_summary = _arm_summary(users, arms, events if not aa else None, column)
+    arm_summary = _arm_summary(users, arms, facts.latency if not aa else None)
     report = Report(experiment=name, control=control, arms=arms, metrics=metrics,
                     settings=settings, table=table, arm_summary=arm_summary, users=users,
                     srm=srm, user_summary=user_summary, read=read or ReadSummary(),
                     mode="aa" if aa else "ab", seed=seed if aa else None,
                     fetch_manifest=manifest, unknown_arms=unknown_arms,
-                    latency_outliers=_latency_outliers(events, column),
-                    cuped=adjustment.summary if adjustment is not None else None)
-    report.reconciliation = reconcile(manifest, report.read, events)
+                    latency_outliers=facts.latency_outliers,
+                    cuped=adjustment.summary if adjustment is not None else None,
+                    engine=facts.engine)
+    report.reconciliation = reconcile(manifest, report.read, facts.per_replica, facts.rows)
     report.invalid_reasons = invalid_reasons(report.reconciliation)
     report.warnings.extend(_warnings(report))
     return report
@@ -314,31 +345,17 @@ def hash_halves(users: pd.DataFrame, seed: int) -> pd.DataFrame:
 
 
 
-def _arm_summary(users: pd.DataFrame, arms: list[str], events: pd.DataFrame | None,
-                 column: str) -> pd.DataFrame:
+def _arm_summary(users: pd.DataFrame, arms: list[str],
+                 latency: pd.DataFrame | None) -> pd.DataFrame:
     grouped = users.groupby("arm", observed=False)
     summary = pd.DataFrame({
         "users": grouped.size(), "sessions": grouped["sessions"].sum(),
         "unclosed_sessions": grouped["unclosed_sessions"].sum(),
     }).reindex(arms).fillna(0).astype("int64")
     summary.index.name = "arm"
-    if events is not None:  # latency guardrail per real arm (not meaningful for A/A halves)
-        summary = summary.join(latency_percentiles(events, column))
+    if latency is not None:  # latency guardrail per real arm (not meaningful for A/A halves)
+        summary = summary.join(latency)
     return summary
-
-
-def _latency_outliers(events: pd.DataFrame, column: str) -> dict[str, Any]:
-    latency = events["latency"].to_numpy(dtype=np.float64)
-    if latency.size == 0:
-        return {}
-    threshold = max(OUTLIER_FLOOR_SECONDS, OUTLIER_FACTOR * float(np.median(latency)))
-    slow = latency > threshold
-    if not slow.any():
-        return {}
-    arms = events.loc[slow, column].astype(object).fillna("(none)")
-    return {"threshold_seconds": threshold, "requests": int(slow.sum()),
-            "max_seconds": float(latency.max()),
-            "per_arm": {str(k): int(v) for k, v in arms.value_counts().items()}}
 
 
 def _warnings(report: Report) -> list[str]:

@@ -53,6 +53,11 @@ def report(
     cuped: Annotated[str | None, typer.Option(
         help="CUPED: auto (on when there is a pre-period), on, or off. Default: the run "
              "folder's report settings, else auto.")] = None,
+    engine: Annotated[str | None, typer.Option(
+        help="How the logs are read: memory, duckdb (out of core, for logs larger than "
+             "memory; pip install 'recctl\\[duckdb]'), or auto (DuckDB above 1 GiB of logs "
+             "when installed). Default: the run folder's report settings, else auto.")]
+        = None,
 ) -> None:
     """Turn fetched event logs into the A/B answer.
 
@@ -64,6 +69,7 @@ def report(
     Example: recctl report cache/contextualmod_vs_dssm/RUN --out reports/mine
     """
     from recctl.analysis import build_report, render_terminal, write_outputs
+    from recctl.analysis.engine import EngineUnavailable, choose_engine
     from recctl.analysis.loading import stored_experiment
     from recctl.errors import RecctlError
     from recctl.spec import ReportSpec
@@ -73,6 +79,14 @@ def report(
     chosen_correction = correction or spec.correction
     if chosen_correction not in ("holm", "none"):
         raise RecctlError(f"unknown correction {chosen_correction!r}", "use holm or none")
+    chosen_engine = engine or spec.engine
+    try:  # an engine that cannot run here is a usage error (exit 2), found before reading
+        choose_engine(paths, chosen_engine)
+    except EngineUnavailable as exc:  # printed as text: "[duckdb]" is not a Rich tag
+        err = Console(stderr=True)
+        err.print(f"Error: {exc.message}", markup=False, highlight=False)
+        err.print(f"hint: {exc.hint}", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     result = build_report(
         paths, experiment=experiment, control=control or spec.control,
         metrics=metric or spec.metrics, primary_metric=primary_metric or spec.primary_metric,
@@ -84,6 +98,7 @@ def report(
         expected_arms=stored.arms if stored else None,
         pre_period=pre_period or ([spec.pre_period] if spec.pre_period else None),
         cuped=_cuped_mode(cuped) if cuped is not None else spec.cuped,
+        engine=chosen_engine,
     )
     formats = output_format or [f for f in spec.outputs if f != "terminal"]
     console = Console()

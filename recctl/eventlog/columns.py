@@ -54,11 +54,11 @@ class _Codes:
         names = [str(name) for name in self.categories]
         result = pd.Categorical.from_codes(codes, categories=names)
         if natural_order:
-            result = result.reorder_categories(sorted(names, key=_natural_key))
+            result = result.reorder_categories(sorted(names, key=natural_key))
         return result
 
 
-def _natural_key(name: str) -> tuple[Any, ...]:
+def natural_key(name: str) -> tuple[Any, ...]:
     # C, T1, T2, ..., T10 rather than C, T1, T10, T2.
     match = re.match(r"^([A-Za-z]*)(\d+)$", name)
     if match:

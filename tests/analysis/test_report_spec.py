@@ -44,3 +44,11 @@ def test_bad_roles_name_the_key_and_the_fix(tmp_path: Path, report: str, message
     with pytest.raises(RecctlError, match=message) as info:
         _load(tmp_path, report)
     assert "guardrail" in str(info.value)
+
+
+def test_report_engine(tmp_path: Path) -> None:
+    assert ReportSpec().engine == "auto"
+    assert _load(tmp_path, "  engine: duckdb\n").engine == "duckdb"
+    with pytest.raises(RecctlError, match=r"report\.engine") as info:
+        _load(tmp_path, "  engine: spark\n")
+    assert "memory" in str(info.value) and "duckdb" in str(info.value)

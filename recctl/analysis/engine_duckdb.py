@@ -1,0 +1,341 @@
+"""The DuckDB report engine: the report's per-user metrics in SQL, out of core.
+
+DuckDB reads the JSON-lines logs in parallel into a table (held within `memory_limit`,
+the rest spilled to a temporary folder), and the same figures as the in-memory engine
+are computed there with the same rules:
+
+- files: `find_log_files` (rotated files oldest first, conflicts/ never read, symlinks
+  never followed); each file's rows keep their line order (DuckDB preserves insertion
+  order, so a row's rowid orders it within its file).
+- validation: a line the in-memory reader would reject (malformed, a value out of range,
+  `experiments` not an object of arm names) marks its file; such a file is re-read by the
+  in-memory reader's own line checks, which count what they skip, and only its good lines
+  (copied to the spill folder) are loaded. Logs written by recctl have none.
+- duplicates: a request id seen before, in file order, is dropped and counted by the
+  replica of the dropped copy. Ids are compared by a 64-bit hash, as the in-memory reader
+  does.
+- sessions: logged session ids when every line of the experiment has one, else the
+  course's rule (a `last` closes a user's run of events in time order). Only per-user
+  totals reach the report, so the rule reduces to counts: a user's sessions are their
+  `last` events, plus one unclosed session when their final event (by timestamp, `next`
+  before `last` at equal times) is not a `last`.
+
+Sums of floats run in DuckDB's order, not the in-memory engine's, so per-user time and
+latency agree to float rounding (about 1e-15 relative), counts exactly.
+
+DuckDB 1.x and 2.x both work: every result is fetched completely before the next query
+(an unfinished result blocks the connection in 2.x), and no relation method that 2.x
+dropped (fetchone) is used.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+
+from recctl.analysis.facts import LogFacts
+from recctl.analysis.metrics import UserSummary, outlier_threshold
+from recctl.analysis.reconcile import NO_REPLICA
+from recctl.analysis.sessions import SessionSummary
+from recctl.errors import RecctlError
+from recctl.eventlog import ReadSummary, find_log_files
+
+# The in-memory reader's own line checks and arm order (one rule for both engines).
+from recctl.eventlog.columns import natural_key
+from recctl.eventlog.decode import parse_line
+
+MEMORY_LIMIT = "500MB"  # DuckDB's own memory; the process adds Python, pandas, the result
+
+# Typed as the reader validates them: a value that does not fit becomes NULL (and the
+# line fails _VALID). DuckDB reads a line that is not JSON as a row of NULLs.
+_COLUMNS = {
+    "message": "VARCHAR", "timestamp": "BIGINT", "user": "BIGINT", "track": "BIGINT",
+    "time": "DOUBLE", "latency": "DOUBLE",  # (recommendation: not read, null is valid)
+    "experiments": "JSON", "timestamp_us": "BIGINT", "session": "VARCHAR",
+    "replica": "VARCHAR", "request_id": "VARCHAR",
+}
+# (`experiments` is checked in Python, once per distinct value: see _arm_names.)
+_VALID = ("message IN ('next', 'last') AND \"timestamp\" IS NOT NULL AND \"user\" IS NOT NULL"
+          " AND track IS NOT NULL AND \"time\" BETWEEN 0 AND 1 AND latency >= 0")
+# One row a line; strings that matter only for equality are kept as 64-bit hashes.
+_LOAD = f"""
+INSERT INTO raw SELECT
+    $first + list_position($paths, filename) - 1 AS file, $src AS src, {_VALID} AS ok,
+    message = 'last' AS is_last,
+    CASE WHEN timestamp_us IS NULL OR timestamp_us < 0 THEN "timestamp" * 1000
+         ELSE timestamp_us END AS ts_us,
+    "user" AS uid, "time" AS listened, latency,
+    coalesce(experiments::VARCHAR, '{{}}') AS experiments,
+    CASE WHEN session IS NULL THEN NULL ELSE hash(session) END AS session,
+    replica,
+    CASE WHEN request_id IS NULL THEN NULL ELSE hash(request_id) END AS rid
+FROM read_json($paths, format = 'newline_delimited', ignore_errors = true, filename = true,
+               columns = {{{', '.join(f"'{k}': '{v}'" for k, v in _COLUMNS.items())}}})
+"""
+_TABLE = """
+CREATE TABLE raw (file INTEGER, src TINYINT, ok BOOLEAN, is_last BOOLEAN, ts_us BIGINT,
+                  uid BIGINT, listened DOUBLE, latency DOUBLE, experiments VARCHAR,
+                  session UBIGINT, replica VARCHAR, rid UBIGINT)
+"""
+
+
+def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:
+    import duckdb
+
+    config: dict[str, Any] = {"memory_limit": memory_limit, "temp_directory": str(spill),
+                              "preserve_insertion_order": True}
+    if threads:
+        config["threads"] = threads
+    # A database file in the spill folder, not ":memory:": its tables are stored
+    # compressed, so scans of 20M rows read a fraction of the bytes back.
+    con = duckdb.connect(str(spill / "logs.duckdb"), config=config)
+    con.execute("SET enable_progress_bar = false")  # a session option in DuckDB 1.x
+    return con
+
+
+class DuckDBSource:
+    """The logs under `paths` loaded into DuckDB (see the module docstring)."""
+
+    name = "duckdb"
+
+    def __init__(self, paths: Sequence[str | Path], memory_limit: str = MEMORY_LIMIT,
+                 spill_dir: str | Path | None = None, threads: int | None = None) -> None:
+        if not paths:
+            raise RecctlError("no logs given", "pass a run folder from `recctl fetch` or log "
+                              "files")
+        self.files = find_log_files(paths)
+        if not self.files:
+            raise RecctlError(
+                f"no event logs (data.json, data.json.N) under {', '.join(map(str, paths))}",
+                "run `recctl fetch` first, or point at a replica's log folder")
+        self._spill = Path(tempfile.mkdtemp(prefix="recctl-duckdb-", dir=spill_dir))
+        try:
+            self.con = _connect(self._spill, memory_limit, threads)
+            self.read = ReadSummary()
+            self._load()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        con = getattr(self, "con", None)
+        if con is not None:
+            con.close()
+            self.con = None
+        shutil.rmtree(self._spill, ignore_errors=True)
+
+    # -- queries: each result is fetched completely (DuckDB 2.x blocks on an open one) --
+
+    def _run(self, sql: str, params: Any = None, fetch: str | None = None) -> Any:
+        import duckdb
+
+        try:
+            result = self.con.execute(sql, params)
+            return getattr(result, fetch)() if fetch else None
+        except duckdb.Error as exc:  # out of disk for the spill folder, an unreadable file
+            raise RecctlError(f"the duckdb report engine failed: {exc}",
+                              f"spill folder {self._spill} (set TMPDIR to move it), or "
+                              "--engine memory") from None
+
+    def _rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        return self._run(sql, params, "fetchall")
+
+    def _arrays(self, sql: str, params: Any = None) -> dict[str, np.ndarray]:
+        return self._run(sql, params, "fetchnumpy")
+
+    # -- loading --
+
+    def _load(self) -> None:
+        self._run(_TABLE)
+        # One statement for every file: DuckDB parses them in parallel, in order.
+        self._run(_LOAD, {"first": 0, "src": 0, "paths": [str(p) for p in self.files]})
+        counts = dict(self._rows("SELECT file, count(*) FROM raw GROUP BY file"))
+        bad = {f for (f,) in self._rows("SELECT DISTINCT file FROM raw WHERE NOT ok")}
+        # `experiments` must be an object of arm names: checked once per distinct value.
+        values = [v for (v,) in self._rows("SELECT DISTINCT experiments FROM raw WHERE ok")]
+        wrong = [v for v in values if not _arm_names(v)]
+        if wrong:
+            bad |= {f for (f,) in self._rows(
+                "SELECT DISTINCT file FROM raw WHERE ok AND list_contains($v, experiments)",
+                {"v": wrong})}
+        for index, path in enumerate(self.files):
+            self.read.files.append(path)
+            lines = int(counts.get(index, 0))
+            if index in bad:
+                lines = self._reload_checked(index, path)
+            self.read.lines += lines
+            self.read.lines_per_file[str(path)] = lines
+        self._bad = sorted(bad)
+        # A checked file's rows are its good lines, loaded again (src 1) after the others.
+        checked = f"WHERE src = 1 OR file NOT IN ({', '.join(map(str, self._bad))})"
+        self._run(f"CREATE VIEW ev AS SELECT rowid AS pos, * FROM raw "
+                         f"{checked if bad else ''}")
+        stray = self._rows("SELECT count(*) FROM ev WHERE NOT ok")[0][0]
+        if stray:
+            raise RecctlError(f"the duckdb engine could not read {stray} line(s) that the "
+                              "in-memory reader accepts", "use --engine memory")
+        if not self._rows("SELECT count(*) FROM ev")[0][0]:
+            examples = "; ".join(self.read.malformed_examples[:2]) or "none"
+            raise RecctlError("the logs hold no valid events",
+                              f"{self.read.malformed} malformed line(s), e.g. {examples}")
+        self._drop_duplicates()
+
+    def _reload_checked(self, index: int, path: Path) -> int:
+        """A file with lines the reader rejects: check it line by line as read_events does
+        (counting what is skipped), and load only its good lines. Returns its line count."""
+        clean = self._spill / f"clean-{index}.json"
+        count = 0
+        with open(path, "rb") as source, open(clean, "wb") as target:
+            for number, line in enumerate(source, start=1):
+                if line.isspace():
+                    continue
+                count += 1
+                if parse_line(line, f"{path}:{number}", self.read) is None:
+                    continue  # counted in self.read, as the in-memory reader does
+                target.write(line if line.endswith(b"\n") else line + b"\n")
+        self._run(_LOAD, {"first": index, "src": 1, "paths": [str(clean)]})
+        return count
+
+    def _drop_duplicates(self) -> None:
+        """A request id read before (in file order) is dropped, counted by its replica."""
+        self._run("""
+            CREATE TEMP TABLE dropped AS
+            WITH repeated AS (SELECT rid FROM ev WHERE rid IS NOT NULL
+                              GROUP BY rid HAVING count(*) > 1)
+            SELECT file, pos, replica FROM (
+                SELECT file, pos, replica,
+                       row_number() OVER (PARTITION BY rid ORDER BY file, pos) AS copy
+                FROM ev SEMI JOIN repeated USING (rid))
+            WHERE copy > 1""")
+        per_replica = self._rows("SELECT coalesce(replica, ''), count(*) FROM dropped "
+                                 "GROUP BY 1 ORDER BY 1")
+        for replica, n in per_replica:
+            self.read.duplicates += int(n)
+            self.read.duplicates_per_replica[replica] = int(n)
+        self._run("CREATE VIEW kept AS SELECT * FROM ev ANTI JOIN dropped USING (file, pos)"
+                         if per_replica else "CREATE VIEW kept AS SELECT * FROM ev")
+
+    # -- the report's facts --
+
+    def experiment_names(self) -> list[str]:
+        names: set[str] = set()
+        for (value,) in self._rows("SELECT DISTINCT experiments FROM ev"):
+            names.update(_arm_names(value) or {})
+        return sorted(names)
+
+    def facts(self, experiment: str) -> LogFacts:
+        arms = self._arm_table(experiment)
+        totals = self._rows("""
+            SELECT count(*), count(*) FILTER (WHERE arm IS NULL),
+                   coalesce(bool_and(session IS NOT NULL) FILTER (WHERE arm IS NOT NULL), false)
+            FROM x""")[0]
+        rows, without_arm, logged = int(totals[0]), int(totals[1]), bool(totals[2])
+        users, several, sessions, unclosed = self._users(arms, logged)
+        summary = UserSummary(
+            sessions=SessionSummary(method="logged" if logged else "inferred",
+                                    sessions=sessions, unclosed=unclosed),
+            events_without_arm=without_arm, users_in_several_arms=several)
+        per_replica = {NO_REPLICA if r is None else r: int(n) for r, n in self._rows(
+            "SELECT replica, count(*) FROM kept GROUP BY replica ORDER BY replica")}
+        return LogFacts(users=users, user_summary=summary, arms=arms,
+                        latency=self._latency(arms), latency_outliers=self._outliers(arms),
+                        per_replica=per_replica, rows=rows, engine="duckdb")
+
+    def _arm_table(self, experiment: str) -> list[str]:
+        """The experiment's arms (natural order); view x: kept rows with their arm code."""
+        values = [v for (v,) in self._rows("SELECT DISTINCT experiments FROM ev")]
+        arm_of = {v: (_arm_names(v) or {}).get(experiment) for v in values}
+        arms = sorted({a for a in arm_of.values() if a is not None}, key=natural_key)
+        code = {a: i for i, a in enumerate(arms)}
+        self._run("CREATE OR REPLACE TEMP TABLE arm_of (experiments VARCHAR, arm INTEGER)")
+        pairs = [(v, code[a]) for v, a in arm_of.items() if a is not None]
+        if pairs:
+            self.con.executemany("INSERT INTO arm_of VALUES (?, ?)", pairs)
+        self._run("CREATE OR REPLACE TEMP VIEW x AS "
+                         "SELECT * FROM kept LEFT JOIN arm_of USING (experiments)")
+        return arms
+
+    def _users(self, arms: list[str], logged: bool) -> tuple[pd.DataFrame, int, int, int]:
+        """metrics.user_metrics' frame; users in several arms, sessions, unclosed ones."""
+        if logged:  # a session is (user, logged id): closed when any of its events is `last`
+            sql = """
+                WITH s AS (SELECT uid, min(arm) AS amin, max(arm) AS amax, sum(listened) AS t,
+                                  count(*) AS n, sum(latency) AS l, bool_or(is_last) AS closed
+                           FROM x WHERE arm IS NOT NULL GROUP BY uid, session)
+                SELECT uid, min(amin) AS amin, max(amax) AS amax, sum(t) AS time,
+                       count(*) AS sessions, sum(n) AS tracks, sum(l) AS latency_sum,
+                       count(*) FILTER (WHERE NOT closed) AS unclosed
+                FROM s GROUP BY uid ORDER BY uid"""
+        else:  # the course's rule, as counts (module docstring)
+            sql = """
+                WITH u AS (SELECT uid, min(arm) AS amin, max(arm) AS amax,
+                                  sum(listened) AS time, count(*) AS tracks,
+                                  sum(latency) AS latency_sum,
+                                  count(*) FILTER (WHERE is_last) AS lasts,
+                                  max(ts_us) AS final, max(ts_us) FILTER (WHERE is_last) AS closing
+                           FROM x WHERE arm IS NOT NULL GROUP BY uid)
+                SELECT uid, amin, amax, time, tracks, latency_sum,
+                       CAST(closing IS NULL OR closing < final AS BIGINT) AS unclosed,
+                       lasts + CAST(closing IS NULL OR closing < final AS BIGINT) AS sessions
+                FROM u ORDER BY uid"""
+        got = self._arrays(sql)
+        sessions_all = int(got["sessions"].sum())
+        unclosed_all = int(got["unclosed"].sum())
+        several = got["amin"] != got["amax"]
+        keep = ~several
+        tracks = got["tracks"][keep].astype(np.int64)
+        sessions = got["sessions"][keep].astype(np.int64)
+        time = got["time"][keep].astype(np.float64)
+        users = pd.DataFrame({
+            "arm": pd.Categorical.from_codes(got["amin"][keep].astype(np.int64),
+                                             categories=arms),
+            "time": time, "sessions": sessions, "tracks": tracks,
+            "unclosed_sessions": got["unclosed"][keep].astype(np.int64),
+            "mean_request_latency": got["latency_sum"][keep].astype(np.float64) / tracks,
+            "mean_tracks_per_session": tracks / sessions,
+            "mean_time_per_session": time / sessions,
+        }, index=pd.Index(got["uid"][keep].astype(np.int64), name="user"))
+        return users, int(several.sum()), sessions_all, unclosed_all
+
+    def _latency(self, arms: list[str]) -> pd.DataFrame:
+        """Request latency p50/p95/p99 per arm, ms (metrics.latency_percentiles)."""
+        rows = self._rows("""
+            SELECT arm, quantile_cont(latency * 1000, [0.5, 0.95, 0.99])
+            FROM x WHERE arm IS NOT NULL GROUP BY arm ORDER BY arm""")
+        table = pd.DataFrame([q for _, q in rows],
+                             columns=["latency_p50_ms", "latency_p95_ms", "latency_p99_ms"],
+                             index=pd.CategoricalIndex([arms[a] for a, _ in rows],
+                                                       categories=arms, name="arm"))
+        return table
+
+    def _outliers(self, arms: list[str]) -> dict[str, Any]:
+        """Requests far slower than the median (metrics.latency_outliers)."""
+        median, top = self._rows("SELECT median(latency), max(latency) FROM x")[0]
+        if median is None:
+            return {}
+        threshold = outlier_threshold(float(median))
+        per_arm = self._rows("SELECT arm, count(*) AS n FROM x WHERE latency > $t "
+                             "GROUP BY arm ORDER BY n DESC, arm", {"t": threshold})
+        if not per_arm:
+            return {}
+        return {"threshold_seconds": threshold, "requests": int(sum(n for _, n in per_arm)),
+                "max_seconds": float(top),
+                "per_arm": {"(none)" if a is None else arms[a]: int(n) for a, n in per_arm}}
+
+
+def _arm_names(value: str) -> dict[str, str] | None:
+    """`experiments` as {experiment: arm}; None when it is not an object of arm names."""
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        return None
+    return parsed
