@@ -73,3 +73,32 @@ def alive_nodes(ray: Any) -> list[dict[str, Any]]:
         raise RecctlError("the Ray cluster has no alive node", "check `ray status`")
     return sorted(nodes, key=lambda n: (HEAD_RESOURCE not in n.get("Resources", {}),
                                         n["NodeManagerAddress"], n["NodeID"]))
+
+
+def wait_for(ray: Any, calls: Any, *, timeout: float, what: str) -> Any:
+    """`ray.get` whose failures read like recctl's own: the RecctlError an actor raised
+    comes back as itself, a timeout or a lost actor as an error naming `what`."""
+    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+
+    try:
+        return ray.get(calls, timeout=timeout)
+    except RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, RecctlError):
+            raise RecctlError(cause.message, cause.hint) from None
+        raise RecctlError(f"{what} failed on the cluster: {cause or exc}",
+                          "see the component's log (`recctl status` names its node)") from None
+    except GetTimeoutError:
+        raise RecctlError(f"{what} did not finish within {timeout:.0f} s",
+                          "check `ray status` (free CPUs, alive nodes)") from None
+    except RayActorError as exc:
+        raise RecctlError(f"{what}: a Ray actor died ({exc})",
+                          "check `ray status` and the node's logs") from None
+
+
+def check_fits(nodes: list[dict[str, Any]], cpus: float, key: str) -> None:
+    """Refuse a CPU request no node can grant (Ray would wait for it forever)."""
+    largest = max(float(n.get("Resources", {}).get("CPU", 0.0)) for n in nodes)
+    if cpus > largest:
+        raise RecctlError(f"{key} is {cpus:g} but the largest node of the cluster has "
+                          f"{largest:g} CPU(s)", f"set {key} to {largest:g} or less")

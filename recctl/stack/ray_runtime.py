@@ -31,9 +31,11 @@ from recctl.stack.probes import check_port_free, free_port, http_ok, http_url, p
 from recctl.stack.ray_cluster import (
     actor_name,
     alive_nodes,
+    check_fits,
     connect,
     get_actor,
     run_actor_names,
+    wait_for,
 )
 from recctl.stack.redis_server import new_password
 from recctl.stack.safe_tar import safe_extract
@@ -76,6 +78,7 @@ class RayRuntime:
                                 spinner="dots"):
                 ray = self._connect(state)
                 nodes = alive_nodes(ray)
+                check_fits(nodes, config.replica_cpus, "stack.ray.replica_cpus")
             from recctl.stack.ray_actors import actor_class
 
             owner = actor_class(config.replica_cpus)
@@ -83,7 +86,8 @@ class RayRuntime:
                                 spinner="dots"):
                 redis = self._create(ray, owner, state, "redis", nodes[0], cpus=0)
                 password = new_password()
-                info = ray.get(redis.start_redis.remote(password), timeout=START_TIMEOUT)
+                info = wait_for(ray, redis.start_redis.remote(password),
+                                timeout=START_TIMEOUT, what="starting Redis")
                 state.redis = {"url": info["url"], "port": info["port"], "password": password,
                                "node": info["host"], "node_id": info["node_id"],
                                "pid": info["pid"],
@@ -132,7 +136,7 @@ class RayRuntime:
             names.append(name)
             calls.append(actor.start_replica.remote(name, experiment_text, artifacts,
                                                     state.redis_url, spec.simulation.seed))
-        infos = ray.get(calls, timeout=START_TIMEOUT)
+        infos = wait_for(ray, calls, timeout=START_TIMEOUT, what="starting the replicas")
         for name, info in zip(names, infos, strict=True):
             state.replicas.append(ReplicaInfo(
                 name=name, url=info["url"], pid=info["pid"], service_log=info["output"],
@@ -190,9 +194,13 @@ class RayRuntime:
             return None
 
     def status(self, state: RunState) -> list[ComponentStatus]:
-        ray = self._connect(state)
         rows = [("redis", "redis", state.redis.get("actor"), state.redis.get("url"))]
         rows += [(r.name, "replica", r.actor, r.url) for r in state.replicas]
+        try:
+            ray = self._connect(state)
+        except RecctlError as exc:  # shown as down, so a new `up` elsewhere is not blocked
+            return [ComponentStatus(name, kind, False, f"unknown: {exc.message}")
+                    for name, kind, _, _ in rows]
         out = []
         for name, kind, actor_id, url in rows:
             actor = self._actor(ray, state, actor_id)

@@ -28,7 +28,7 @@ from rich.console import Console
 
 from recctl.sim.results import SimulationResult
 from recctl.stack.base import RunState
-from recctl.stack.ray_cluster import alive_nodes, connect
+from recctl.stack.ray_cluster import alive_nodes, check_fits, connect, wait_for
 from recctl.stack.ray_runtime import folder_archive
 
 REPORT_EVERY = 20  # episodes a shard finishes between two progress messages
@@ -117,6 +117,7 @@ def run_sharded_simulation(loaded: Any, state: RunState, console: Console,
     spec = loaded.spec
     sim = spec.simulation
     nodes = alive_nodes(ray)
+    check_fits(nodes, spec.stack.ray.shard_cpus, "stack.ray.shard_cpus")
     shards = spec.stack.ray.shards or len(nodes)
     targets = list(state.replica_urls)
     world = ray.put(folder_archive(spec.world_dir))
@@ -140,7 +141,7 @@ def run_sharded_simulation(loaded: Any, state: RunState, console: Console,
                 _, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
                 bar.update(total, completed=ray.get(counter.value.remote()))
             bar.update(total, completed=ray.get(counter.value.remote()))
-        parts = ray.get(refs)
+        parts = wait_for(ray, refs, timeout=60.0, what="the simulation shards")
     except BaseException:
         for ref in refs:  # Ctrl-C or a failed shard: stop the other shards too
             ray.cancel(ref, force=True)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ ray = pytest.importorskip(
 from ray.cluster_utils import Cluster  # noqa: E402
 
 from recctl.cli.main import app  # noqa: E402
+from recctl.errors import RecctlError  # noqa: E402
 from recctl.eventlog import read_events  # noqa: E402
 from recctl.spec import load_experiment  # noqa: E402
 from recctl.stack.fetch import fetch_run  # noqa: E402
@@ -109,8 +113,12 @@ def test_run_places_replicas_on_two_nodes_and_down_leaves_nothing(
 def test_down_from_another_shell_finds_the_actors_by_name(
         tmp_path: Path, small_world: tuple[Path, Path], cluster: Any, workspace: Path) -> None:
     path = _experiment(tmp_path, "raydown", small_world, cluster)
-    up = CliRunner().invoke(app, ["up", str(path)])
-    assert up.exit_code == 0, up.output
+    env = {**os.environ, "RECCTL_HOME": str(workspace)}
+    # `up` in its own process: the detached actors outlive the driver that made them.
+    up = subprocess.run([sys.executable, "-m", "recctl", "up", str(path)],
+                        capture_output=True, text=True, timeout=180, env=env)
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "balancer: the simulator, across the replicas" in up.stdout
     state = json.loads(next((workspace / ".recctl" / "runs" / "raydown").glob(
         "*/state.json")).read_text())
     names = run_actor_names(ray, NAMESPACE, "raydown", state["run_id"])
@@ -120,16 +128,30 @@ def test_down_from_another_shell_finds_the_actors_by_name(
     assert status.exit_code == 0, status.output
     assert status.output.count("running") >= 3 and "node " in status.output
 
-    import subprocess
-    import sys
-
     # Another process (a fresh driver) brings it down by name.
     down = subprocess.run([sys.executable, "-m", "recctl", "down", str(path)],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "RECCTL_HOME": str(workspace)})
+                          capture_output=True, text=True, timeout=120, env=env)
     assert down.returncode == 0, down.stdout + down.stderr
     assert run_actor_names(ray, NAMESPACE, "raydown", state["run_id"]) == []
     assert not any(psutil.pid_exists(pid) for pid in _pids(state))
+
+
+def test_a_failed_up_leaves_no_actor_behind(
+        tmp_path: Path, small_world: tuple[Path, Path], cluster: Any, workspace: Path) -> None:
+    """Redis starts, then shipping the artifacts fails (a link in the folder): `up` names
+    the problem and removes the Redis actor it had created."""
+    world, artifacts = small_world
+    linked = tmp_path / "artifacts"
+    shutil.copytree(artifacts, linked)
+    (linked / "extra.json").symlink_to(artifacts / "manifest.json")
+    path = _experiment(tmp_path, "rayfail", (world, linked), cluster)
+    with pytest.raises(RecctlError, match="is a link"):
+        stack_up(load_experiment(path), QUIET)
+    state = json.loads(next((workspace / ".recctl" / "runs" / "rayfail").glob(
+        "*/state.json")).read_text())
+    assert state["stopped"] is True and state["ray"]["actors"]  # Redis was started ...
+    assert run_actor_names(ray, NAMESPACE, "rayfail", state["run_id"]) == []  # ... and gone
+    assert not psutil.pid_exists(state["redis"]["pid"])
 
 
 def _run_events(path: Path, workspace: Path) -> Any:
