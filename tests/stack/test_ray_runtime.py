@@ -117,20 +117,21 @@ def test_down_from_another_shell_finds_the_actors_by_name(
     # `up` in its own process: the detached actors outlive the driver that made them.
     up = subprocess.run([sys.executable, "-m", "recctl", "up", str(path)],
                         capture_output=True, text=True, timeout=180, env=env)
-    assert up.returncode == 0, up.stdout + up.stderr
-    assert "balancer: the simulator, across the replicas" in up.stdout
-    state = json.loads(next((workspace / ".recctl" / "runs" / "raydown").glob(
-        "*/state.json")).read_text())
-    names = run_actor_names(ray, NAMESPACE, "raydown", state["run_id"])
-    assert len(names) == 3
-    assert all(psutil.pid_exists(pid) for pid in _pids(state))
-    status = CliRunner().invoke(app, ["status", str(path)])
-    assert status.exit_code == 0, status.output
-    assert status.output.count("running") >= 3 and "node " in status.output
-
-    # Another process (a fresh driver) brings it down by name.
-    down = subprocess.run([sys.executable, "-m", "recctl", "down", str(path)],
-                          capture_output=True, text=True, timeout=120, env=env)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        assert "balancer: the simulator, across the replicas" in " ".join(up.stdout.split())
+        state = json.loads(next((workspace / ".recctl" / "runs" / "raydown").glob(
+            "*/state.json")).read_text())
+        names = run_actor_names(ray, NAMESPACE, "raydown", state["run_id"])
+        assert len(names) == 3
+        assert all(psutil.pid_exists(pid) for pid in _pids(state))
+        status = CliRunner().invoke(app, ["status", str(path)])
+        assert status.exit_code == 0, status.output
+        assert status.output.count("running") >= 3 and "node " in status.output
+    finally:
+        # Another process (a fresh driver) brings it down by name.
+        down = subprocess.run([sys.executable, "-m", "recctl", "down", str(path)],
+                              capture_output=True, text=True, timeout=120, env=env)
     assert down.returncode == 0, down.stdout + down.stderr
     assert run_actor_names(ray, NAMESPACE, "raydown", state["run_id"]) == []
     assert not any(psutil.pid_exists(pid) for pid in _pids(state))
