@@ -5,6 +5,7 @@ single-process run's."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -155,11 +156,11 @@ def test_a_failed_up_leaves_no_actor_behind(
     assert not psutil.pid_exists(state["redis"]["pid"])
 
 
-def _run_events(path: Path, workspace: Path) -> Any:
+def _run_events(path: Path, workspace: Path, console: Console = QUIET) -> Any:
     loaded = load_experiment(path)
     state = stack_up(loaded, QUIET)
     try:
-        summary = simulate(loaded, state, QUIET)
+        summary = simulate(loaded, state, console)
         runtime = runtime_for(state.runtime)
         runtime.quiesce(state)
         fetched = fetch_run(state, runtime, workspace / "cache")
@@ -178,6 +179,7 @@ def test_sharded_simulation_logs_equal_a_single_process_run(
     """Three shards over two nodes give the same sessions, tracks, listen times and
     recommendations as one process: the same experiment name and seed on both."""
     runs = []
+    screen = Console(record=True, force_terminal=True, width=120, file=io.StringIO())
     for runtime in ("ray", "local"):
         folder = tmp_path / runtime
         folder.mkdir()
@@ -185,8 +187,11 @@ def test_sharded_simulation_logs_equal_a_single_process_run(
         path = _experiment(folder, "rayrepro", small_world, cluster, runtime=runtime,
                            ray_settings={"shards": 3, "shard_cpus": 0.5},
                            episodes=240, days=2)
-        runs.append(_run_events(path, workspace))
+        runs.append(_run_events(path, workspace, screen if runtime == "ray" else QUIET))
     (ray_summary, ray_events), (local_summary, local_events) = runs
+    # One progress bar over the shards counted every episode.
+    shown = screen.export_text()
+    assert "3 shards on 2 node(s)" in shown and "480/480" in shown
     assert ray_summary["episodes"] == local_summary["episodes"] == 480
     assert ray_summary["days"] == local_summary["days"]  # per-day means and errors too
     assert len(ray_events) > 480
