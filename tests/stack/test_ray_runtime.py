@@ -9,8 +9,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +131,16 @@ def test_down_from_another_shell_finds_the_actors_by_name(
         status = CliRunner().invoke(app, ["status", str(path)])
         assert status.exit_code == 0, status.output
         assert status.output.count("running") >= 3 and "node " in status.output
+        # A replica that dies shows as stale, found by its actor.
+        victim = psutil.Process(state["replicas"][1]["pid"])
+        victim.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while victim.is_running() and victim.status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline  # dead, until the actor (its parent) reaps it
+            time.sleep(0.05)
+        status = CliRunner().invoke(app, ["status", str(path)])
+        assert status.exit_code == 1, status.output
+        assert "Stale: replica-2" in " ".join(status.output.split())
     finally:
         # Another process (a fresh driver) brings it down by name.
         down = subprocess.run([sys.executable, "-m", "recctl", "down", str(path)],
