@@ -227,11 +227,8 @@ class RayRuntime:
             return
         ray = self._connect(state)
         actors = [self._actor(ray, state, r.actor) for r in state.replicas]
-        calls = [a.stop.remote() for a in actors if a is not None]
-        from ray.exceptions import RayActorError
-
-        with contextlib.suppress(RayActorError):  # a crashed actor has no process left
-            ray.get(calls, timeout=CALL_TIMEOUT)
+        # A crashed actor has no process left to stop; `down` kills a hung one.
+        self._settle(ray, [a.stop.remote() for a in actors if a is not None])
 
     def down(self, state: RunState) -> None:
         if state.nginx.get("pid"):
