@@ -141,6 +141,13 @@ def test_down_from_another_shell_finds_the_actors_by_name(
         status = CliRunner().invoke(app, ["status", str(path)])
         assert status.exit_code == 1, status.output
         assert "Stale: replica-2" in " ".join(status.output.split())
+        # An actor killed outright takes its process with it: none escapes cleanup.
+        orphan = psutil.Process(state["replicas"][0]["pid"])
+        ray.kill(ray.get_actor(state["replicas"][0]["actor"], namespace=NAMESPACE))
+        deadline = time.monotonic() + 15
+        while orphan.is_running() and orphan.status() != psutil.STATUS_ZOMBIE:
+            assert time.monotonic() < deadline, "the replica outlived its actor"
+            time.sleep(0.05)
     finally:
         # Another process (a fresh driver) brings it down by name.
         down = subprocess.run([sys.executable, "-m", "recctl", "down", str(path)],
