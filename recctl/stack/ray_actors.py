@@ -3,7 +3,7 @@
 `recctl up` creates one named, detached actor per component; the actor starts the
 process as its own child (no new session: `ray.kill` of the actor then takes the
 process's group with it, so nothing escapes cleanup) and answers `status`, `stop`,
-`log_archive` and `cleanup` for as long as the run lives, from whichever shell asks.
+`pack_logs`/`read_part` and `cleanup` for as long as the run lives, from whichever shell asks.
 
 Everything the process needs crosses as plain bytes and strings: the artifacts folder as
 a tar archive (extracted with the project's safe extraction), the experiment file as
@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +37,8 @@ from recctl.stack.safe_tar import safe_extract
 READY_TIMEOUT = 120.0
 REDIS_TIMEOUT = 20.0
 STOP_TIMEOUT = 10.0
-CHUNK = 4 << 20  # bytes per streamed piece of a log archive
 LOG_PREFIX = "data.json"  # the event log, its rotated files and the writer's sidecar
+ARCHIVE = "logs.tar"  # the packed log folder, read by the driver in pieces
 
 
 def node_address() -> str:
@@ -154,22 +153,28 @@ class ProcessOwner:
             process.wait()
         return True
 
-    def log_archive(self) -> Iterator[bytes]:
-        """The event-log files as a tar stream, in pieces (memory stays bounded).
+    def pack_logs(self) -> int:
+        """Put the event-log files in one tar archive on the node; returns its size.
 
-        Regular files named data.json* only: never a link, which could point anywhere."""
+        Regular files named data.json* only: never a link, which could point anywhere.
+        The driver then reads it in pieces (`read_part`), so memory stays bounded, and
+        plain calls work through Ray Client too (streaming methods do not)."""
         if self.log_dir is None or not self.log_dir.is_dir():
             raise RecctlError(f"no log folder on node {node_address()}",
                               "was this replica started? nothing to fetch")
-        with tempfile.TemporaryFile(dir=self.home) as spool:
-            with tarfile.open(fileobj=spool, mode="w") as archive:
-                for path in sorted(self.log_dir.iterdir()):
-                    if (path.name.startswith(LOG_PREFIX) and not path.is_symlink()
-                            and path.is_file()):
-                        archive.add(path, arcname=path.name, recursive=False)
-            spool.seek(0)
-            while block := spool.read(CHUNK):
-                yield block
+        archive_path = self.home / ARCHIVE
+        with tarfile.open(archive_path, mode="w") as archive:
+            for path in sorted(self.log_dir.iterdir()):
+                if (path.name.startswith(LOG_PREFIX) and not path.is_symlink()
+                        and path.is_file()):
+                    archive.add(path, arcname=path.name, recursive=False)
+        return archive_path.stat().st_size
+
+    def read_part(self, offset: int, size: int) -> bytes:
+        """Up to `size` bytes of the packed archive from `offset`."""
+        with open(self.home / ARCHIVE, "rb") as archive:
+            archive.seek(offset)
+            return archive.read(size)
 
     def cleanup(self) -> None:
         """Stop the process and delete this component's folder on the node."""

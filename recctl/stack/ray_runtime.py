@@ -17,6 +17,7 @@ import contextlib
 import io
 import tarfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ from recctl.stack.safe_tar import safe_extract
 
 CALL_TIMEOUT = 30.0     # seconds for an actor's status or stop answer
 START_TIMEOUT = 180.0   # seconds for every replica to load its artifacts and be ready
+FETCH_TIMEOUT = 120.0   # seconds per piece of a log archive (or to pack it)
+PIECE = 4 << 20         # bytes per piece of a log archive
 
 
 def folder_archive(folder: Path) -> bytes:
@@ -271,6 +274,12 @@ class RayRuntime:
         if actor is None:
             raise RecctlError(f"{replica.name}: its Ray actor is gone, and its logs with it",
                               "fetch before `recctl down` (`recctl run` does)")
-        # The archive comes in pieces as the actor reads it; extraction trusts nothing in it.
-        pieces = actor.log_archive.options(num_returns="streaming").remote()
-        safe_extract((ray.get(ref) for ref in pieces), dest)
+        size = wait_for(ray, actor.pack_logs.remote(), timeout=FETCH_TIMEOUT,
+                        what=f"packing {replica.name}'s logs")
+
+        def pieces() -> Iterator[bytes]:  # a piece at a time: memory stays bounded
+            for offset in range(0, size, PIECE):
+                yield wait_for(ray, actor.read_part.remote(offset, PIECE),
+                               timeout=FETCH_TIMEOUT, what=f"fetching {replica.name}'s logs")
+
+        safe_extract(pieces(), dest)  # trusts nothing in the archive

@@ -33,6 +33,7 @@ from recctl.eventlog import read_events  # noqa: E402
 from recctl.spec import load_experiment  # noqa: E402
 from recctl.stack.fetch import fetch_run  # noqa: E402
 from recctl.stack.lifecycle import stack_down, stack_up  # noqa: E402
+from recctl.stack.probes import free_port  # noqa: E402
 from recctl.stack.ray_actors import work_root  # noqa: E402
 from recctl.stack.ray_cluster import run_actor_names  # noqa: E402
 from recctl.stack.runs import runtime_for  # noqa: E402
@@ -45,8 +46,10 @@ NAMESPACE = "recctl-test"
 @pytest.fixture(scope="module")
 def cluster() -> Any:
     """Two Ray nodes on this machine (~950 MB), up only while this module runs."""
+    client_port = free_port()
     nodes = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "include_dashboard": False})
+        "num_cpus": 1, "include_dashboard": False, "ray_client_server_port": client_port})
+    nodes.client_address = f"ray://127.0.0.1:{client_port}"  # Ray Client, for a test
     try:
         nodes.add_node(num_cpus=1)
         nodes.wait_for_nodes()
@@ -81,10 +84,14 @@ def _pids(state: dict[str, Any]) -> list[int]:
 
 def test_run_places_replicas_on_two_nodes_and_down_leaves_nothing(
         tmp_path: Path, small_world: tuple[Path, Path], cluster: Any, workspace: Path) -> None:
-    path = _experiment(tmp_path, "rayrun", small_world, cluster)
-    result = CliRunner().invoke(app, ["run", str(path)])
-    assert result.exit_code == 0, result.output
-    assert "mean_time_per_session" in result.output
+    # `recctl run` as a user types it, connected through Ray Client (ray://).
+    path = _experiment(tmp_path, "rayrun", small_world, cluster,
+                       ray_settings={"address": cluster.client_address})
+    result = subprocess.run([sys.executable, "-m", "recctl", "run", str(path)],
+                            capture_output=True, text=True, timeout=240,
+                            env={**os.environ, "RECCTL_HOME": str(workspace)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "mean_time_per_session" in result.stdout
 
     state = json.loads(next((workspace / ".recctl" / "runs" / "rayrun").glob(
         "*/state.json")).read_text())
