@@ -8,7 +8,7 @@ named, detached actor (recctl.stack.ray_actors). The balancer is nginx on this m
 spreads requests over the replica URLs itself. The run state records every actor's name
 and node: `status`, `down` and `fetch` find them again by name, from any shell that can
 reach the cluster. `down` stops each process, deletes its folder on its node and kills
-its actor; it also kills any actor of the run a failed `up` had no time to record.
+its actor; it also kills any other actor named for the run in the namespace.
 """
 
 from __future__ import annotations
@@ -117,12 +117,12 @@ class RayRuntime:
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         name = actor_name(state.experiment, state.run_id, component)
+        state.ray["actors"].append(name)  # recorded first: `down` looks for it whatever happens
+        state.save()
         actor = owner.options(
             name=name, namespace=state.ray["namespace"], lifetime="detached", num_cpus=cpus,
             scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False),
         ).remote(name)
-        state.ray["actors"].append(name)
-        state.save()
         return actor
 
     def _start_replicas(self, ray: Any, owner: Any, loaded: LoadedExperiment, state: RunState,
@@ -236,7 +236,7 @@ class RayRuntime:
     def down(self, state: RunState) -> None:
         if state.nginx.get("pid"):
             processes.stop(state.nginx)
-        if state.ray:
+        if state.ray.get("actors"):  # none recorded: nothing was created, no cluster to ask
             ray = self._connect(state)
             namespace = state.ray.get("namespace", "recctl")
             names = set(state.ray.get("actors", []))
