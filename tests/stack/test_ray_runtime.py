@@ -162,6 +162,10 @@ def test_down_from_another_shell_finds_the_actors_by_name(
     assert down.returncode == 0, down.stdout + down.stderr
     assert run_actor_names(ray, NAMESPACE, "raydown", state["run_id"]) == []
     assert not any(psutil.pid_exists(pid) for pid in _pids(state))
+    # Only the folder of the actor killed outright is left on its node: no one to delete it.
+    left = work_root() / "raydown" / state["run_id"]
+    assert sorted(p.name for p in left.iterdir()) == ["replica-1"]
+    shutil.rmtree(work_root() / "raydown")
 
 
 def test_a_failed_up_leaves_no_actor_behind(
