@@ -64,8 +64,38 @@ class DockerImages(Settings):
     nginx: str = "nginx:1.27-alpine"
 
 
+RAY_ADDRESS = re.compile(r"^(auto|ray://[^\s/:]+:\d{1,5}|[^\s/:]+:\d{1,5})$")
+
+
+class RaySpec(Settings):
+    """Where the Ray runtime runs the stack (`stack.runtime: ray`)."""
+
+    address: str = Field("auto", description="auto (the cluster this machine belongs to), "
+                         "ray://HOST:PORT (Ray Client) or HOST:PORT (the head's GCS)")
+    namespace: str = Field("recctl", description="Ray namespace of the run's named actors")
+    shards: int | None = Field(None, ge=1, le=1024,
+                               description="simulation shards; one per alive node if unset")
+    replica_cpus: float = Field(0.0, ge=0, description="CPUs Ray reserves per replica actor")
+    shard_cpus: float = Field(1.0, ge=0, description="CPUs Ray reserves per simulation shard")
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not RAY_ADDRESS.match(value):
+            raise ValueError("must be auto, ray://HOST:PORT or HOST:PORT (the head node's "
+                             "address, as `ray start --head` prints it)")
+        return value
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if not NAME_RULE.match(value):
+            raise ValueError("must be letters, digits, '_', '.' or '-', e.g. recctl")
+        return value
+
+
 class StackSpec(Settings):
-    runtime: Literal["local", "docker"] = "local"
+    runtime: Literal["local", "docker", "ray"] = "local"
     replicas: int = Field(2, ge=1, le=32)
     balancer: Literal["auto", "nginx", "client"] = "auto"
     host: str = LOOPBACK
@@ -75,6 +105,7 @@ class StackSpec(Settings):
     user_state_ttl: int = Field(86400, ge=1, description="seconds per-user state lives in Redis")
     images: DockerImages = DockerImages()
     docker_host: str | None = None
+    ray: RaySpec = RaySpec()
 
     @field_validator("host")
     @classmethod

@@ -79,16 +79,21 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
                           "at a folder made by `recctl world`")
     user_model = load_user_model(sim.user_model)
     world = load_world(world_dir, user_model)
+    sharded = targets is None and state is not None and state.runtime == "ray"
     if targets is None:
         assert state is not None, "a run state or explicit targets are needed"
         targets = simulation_targets(state)
     monitor = monitor_for(loaded, world.n_users, console)
     try:
-        result = run_http_simulation(
-            world, user_model, targets, episodes=sim.episodes, days=sim.days,
-            seed=sim.seed, concurrency=sim.concurrency, console=console,
-            on_episode=monitor.on_episode if monitor is not None else None,
-        )
+        if sharded:
+            assert state is not None
+            result = _sharded(loaded, state, console, monitor)
+        else:
+            result = run_http_simulation(
+                world, user_model, targets, episodes=sim.episodes, days=sim.days,
+                seed=sim.seed, concurrency=sim.concurrency, console=console,
+                on_episode=monitor.on_episode if monitor is not None else None,
+            )
     except KeyboardInterrupt:
         if state is not None:  # a later fetch must know this run's logs are partial
             (state.path / "simulation.json").write_text(json.dumps(
@@ -109,6 +114,25 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
         (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
         result.episode_frame().to_csv(state.path / EPISODES_FILE, index=False)
     return summary
+
+
+def _sharded(loaded: LoadedExperiment, state: RunState, console: Console,
+             monitor: Any) -> Any:
+    """The Ray runtime's sharded simulation; the live monitor sees the episodes afterwards,
+    in episode order (the shards cannot stop early together)."""
+    from recctl.stack.ray_simulation import run_sharded_simulation
+
+    if loaded.spec.simulation.stop_early:
+        console.print("[yellow]simulation.stop_early is not applied on the Ray runtime[/]: "
+                      "every planned episode runs; the sequential figures follow the run")
+    result = run_sharded_simulation(loaded, state, console)
+    if monitor is not None:
+        for user, time_, steps, failed in zip(result.user.tolist(),
+                                              result.session_time.tolist(),
+                                              result.steps.tolist(), result.failed.tolist(),
+                                              strict=True):
+            monitor.on_episode(user, time_, steps, failed)
+    return result
 
 
 def simulation_summary(result: Any,

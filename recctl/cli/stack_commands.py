@@ -32,10 +32,11 @@ def up(experiment: ExperimentArg) -> None:
     loaded = load_experiment(experiment)
     state = stack_up(loaded, console)
     balancer = ("nginx" if state.balancer == "nginx"
-                else "the replicas' shared port (SO_REUSEPORT)")
+                else "the replicas' shared port (SO_REUSEPORT)" if state.endpoint
+                else "the simulator, across the replicas")
     console.print(f"[green]Up[/]: {loaded.spec.name} run [bold]{state.run_id}[/] "
                   f"({state.runtime}, {len(state.replicas)} replicas, balancer: {balancer})")
-    console.print(f"Endpoint: [bold]{state.endpoint}[/]")
+    console.print(f"Endpoint: [bold]{state.endpoint or ', '.join(state.replica_urls)}[/]")
 
 
 def status(experiment: ExperimentArg, run: RunOption = None) -> None:
@@ -55,7 +56,9 @@ def status(experiment: ExperimentArg, run: RunOption = None) -> None:
         mark = "[green]running[/]" if component.running else "[red]down[/]"
         table.add_row(component.name, mark, component.detail)
     console.print(table)
-    balancer = "nginx" if state.balancer == "nginx" else "the replicas' shared port (no nginx)"
+    balancer = ("nginx" if state.balancer == "nginx"
+                else "the replicas' shared port (no nginx)" if state.endpoint
+                else "the simulator, across the replicas (no nginx)")
     console.print(f"Balancer: {balancer}; endpoint: {state.endpoint}")
     if state.stopped:
         console.print("This run was stopped with `recctl down`.")

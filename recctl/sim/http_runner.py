@@ -34,7 +34,7 @@ from rich.progress import TaskID
 from recctl.sim.rendering import episode_progress
 from recctl.sim.replica_client import ReplicaClient, RequestFailed
 from recctl.sim.results import SimulationResult
-from recctl.sim.session import EpisodeKey, SessionState, start_session
+from recctl.sim.session import EpisodeKey, SessionState, episode_user, start_session
 from recctl.sim.user_model import UserModel
 from recctl.sim.world import World
 
@@ -52,6 +52,13 @@ class _Columns:
     session_time: np.ndarray
     steps: np.ndarray
     failed: np.ndarray
+
+
+def in_shard(world: World, key: EpisodeKey, shard: tuple[int, int]) -> bool:
+    """Whether the episode belongs to shard (index, count). Shards split the users, not
+    the episodes, so all of a user's sessions run in one shard, in episode order, and the
+    service's per-user state sees the same sequence of requests as in a single run."""
+    return episode_user(world, key) % shard[1] == shard[0]
 
 
 def request_id(key: EpisodeKey, step: int, message: str) -> str:
@@ -102,7 +109,8 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
                         episodes: int, days: int = 1, seed: int = 0, concurrency: int = 64,
                         console: Console | None = None, progress: bool = True,
                         timeout: float = 10.0, retry_window: float = 20.0,
-                        on_episode: EpisodeHook | None = None) -> SimulationResult:
+                        on_episode: EpisodeHook | None = None,
+                        shard: tuple[int, int] | None = None) -> SimulationResult:
     """The async form of `run_http_simulation` (same arguments)."""
     console = console or Console(stderr=True)
     total = episodes * days
@@ -128,6 +136,9 @@ async def simulate_http(world: World, user_model: UserModel, targets: list[str],
                     for episode in queue:
                         if stop.is_set():
                             break
+                        if shard is not None and not in_shard(
+                                world, EpisodeKey(seed, day, episode), shard):
+                            continue
                         index = day * episodes + episode
                         started_episodes[index] = True
                         await _run_episode(client, world, user_model,
@@ -157,7 +168,8 @@ def run_http_simulation(world: World, user_model: UserModel, targets: list[str],
                         episodes: int, days: int = 1, seed: int = 0, concurrency: int = 64,
                         console: Console | None = None, progress: bool = True,
                         timeout: float = 10.0, retry_window: float = 20.0,
-                        on_episode: EpisodeHook | None = None) -> SimulationResult:
+                        on_episode: EpisodeHook | None = None,
+                        shard: tuple[int, int] | None = None) -> SimulationResult:
     """Run simulated users against the service over HTTP and return every episode's outcome.
 
     Args:
@@ -175,11 +187,13 @@ def run_http_simulation(world: World, user_model: UserModel, targets: list[str],
             waited out (see ReplicaClient).
         on_episode: called after each episode (user, session time, steps, failed); when it
             returns True no new episode starts (sequential testing's early stop).
+        shard: (index, count): run only the episodes whose user is in this shard (see
+            `in_shard`); the result then holds those episodes only.
     """
     coroutine = simulate_http(world, user_model, targets, episodes=episodes, days=days,
                               seed=seed, concurrency=concurrency, console=console,
                               progress=progress, timeout=timeout, retry_window=retry_window,
-                              on_episode=on_episode)
+                              on_episode=on_episode, shard=shard)
     try:  # uvloop (installed with uvicorn[standard]) halves the event loop's cost per request
         import uvloop
     except ImportError:

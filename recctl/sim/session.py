@@ -93,10 +93,15 @@ class SessionState:
         return time
 
 
+def episode_user(world: World, key: EpisodeKey) -> int:
+    """The user an episode picks (its first draw; known before the session starts)."""
+    return int(streams.choose_index(
+        streams.uniform(key.seed, key.day, key.episode, streams.USER), world.n_users))
+
+
 def start_session(world: World, model: UserModel, key: EpisodeKey) -> SessionState:
     """Pick the episode's user, session interest and first track (listened to in full)."""
-    user = int(streams.choose_index(
-        streams.uniform(key.seed, key.day, key.episode, streams.USER), world.n_users))
+    user = episode_user(world, key)
     n_interests = world.interests.shape[1]
     slot = int(streams.choose_index(
         streams.uniform(key.seed, key.day, key.episode, streams.INTEREST), n_interests))

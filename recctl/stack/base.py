@@ -57,13 +57,15 @@ class ReplicaInfo:
     service_log: str | None = None # local runtime: the replica's stdout/stderr
     log_dir: str | None = None     # local: a folder here; docker: a path in the container
     container: str | None = None   # docker runtime: container id
+    node: str | None = None        # ray runtime: the node's address
+    actor: str | None = None       # ray runtime: the named actor that owns the process
 
 
 @dataclass
 class RunState:
     experiment: str
     run_id: str
-    runtime: Literal["local", "docker"]
+    runtime: Literal["local", "docker", "ray"]
     experiment_file: str
     config_hash: str
     seed: int
@@ -77,6 +79,7 @@ class RunState:
     redis: dict[str, Any] = field(default_factory=dict)
     nginx: dict[str, Any] = field(default_factory=dict)    # pid, conf (local); container (docker)
     docker: dict[str, Any] = field(default_factory=dict)   # network, labels, images, ...
+    ray: dict[str, Any] = field(default_factory=dict)      # address, namespace, actors, nodes
     stopped: bool = False
 
     @property

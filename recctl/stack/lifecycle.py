@@ -88,10 +88,12 @@ def stack_up(loaded: LoadedExperiment, console: Console, root: Path | None = Non
 
 
 def _may_be_running(state: RunState) -> bool:
-    """False for a run that provably started nothing (a Docker `up` that failed before
-    it created anything): its engine need not even be reachable any more."""
+    """False for a run that provably started nothing (a Docker or Ray `up` that failed
+    before it created anything): its engine need not even be reachable any more."""
     if state.runtime == "docker":
         return bool(state.docker)
+    if state.runtime == "ray":  # no actor created: no cluster to ask
+        return bool(state.ray.get("actors"))
     return True
 
 

@@ -20,7 +20,7 @@ from recctl.errors import RecctlError
 from recctl.spec import LoadedExperiment
 from recctl.stack.base import ComponentStatus, ReplicaInfo, RunState, private_dir
 from recctl.stack.managed import ManagedProcess
-from recctl.stack.nginx import NginxProcess, find_nginx
+from recctl.stack.nginx import NginxProcess, want_nginx
 from recctl.stack.probes import check_port_free, free_port, http_probe, http_url, poll
 from recctl.stack.redis_server import RedisServer, new_password
 from recctl.stack.replica_process import ReplicaProcess
@@ -37,7 +37,7 @@ class LocalRuntime:
         state.runtime = "local"
         host = spec.stack.host
         try:
-            use_nginx = self._want_nginx(spec.stack.balancer)
+            use_nginx = want_nginx(spec.stack.balancer)
             # Checked before anything starts: a taken stack.port fails fast, by name.
             if spec.stack.port:
                 check_port_free(host, spec.stack.port)
@@ -104,16 +104,6 @@ class LocalRuntime:
         """The replica's process again, from its record in state.json."""
         return ManagedProcess.attach({"pid": replica.pid, "started": replica.started,
                                       "log": replica.service_log}, name=replica.name)
-
-    def _want_nginx(self, balancer: str) -> bool:
-        if balancer == "client":
-            return False
-        found = find_nginx() is not None
-        if balancer == "nginx" and not found:
-            raise RecctlError("stack.balancer is 'nginx' but no nginx is installed",
-                              "install nginx (`apt-get install nginx-light`) or set "
-                              "stack.balancer: auto to let the simulator balance")
-        return found
 
     def _start_nginx(self, state: RunState, run_dir: Path, host: str, port: int) -> None:
         nginx = NginxProcess(private_dir(run_dir / "nginx"), host=host, port=port,

@@ -74,6 +74,10 @@ class ManagedProcess:
         self.ready_timeout, self.stop_timeout = ready_timeout, stop_timeout
         self.pid: int | None = None
         self.started: float | None = None  # the process's start time (pid reuse check)
+        # A session (and process group) of its own, so that stop() reaches its children.
+        # A Ray actor's process sets this False instead: it must stay in the actor's group,
+        # which ray.kill ends, so that nothing outlives a killed actor.
+        self.own_session = True
         self._popen: subprocess.Popen[bytes] | None = None
 
     # -- the record kept in state.json -------------------------------------------------
@@ -117,7 +121,7 @@ class ManagedProcess:
             try:
                 self._popen = subprocess.Popen(  # noqa: S603 (argv built by recctl)
                     self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                    cwd=self.cwd, env=self.env, start_new_session=True)
+                    cwd=self.cwd, env=self.env, start_new_session=self.own_session)
             except OSError as exc:
                 raise RecctlError(f"{self.name}: cannot run {self.argv[0]} ({exc.strerror})",
                                   "check that it is installed and executable") from None
@@ -175,7 +179,10 @@ class ManagedProcess:
         """Send `sig` to the process group (nginx's workers too); a fault in tests."""
         if self.running:
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid or 0, sig)
+                if self.own_session:
+                    os.killpg(self.pid or 0, sig)
+                else:  # in its parent's group: that group is not ours to signal
+                    os.kill(self.pid or 0, sig)
 
     def stop(self, timeout: float | None = None, sig: int = signal.SIGTERM) -> int | None:
         """Ask the group to stop (`sig`), wait up to `timeout`, then SIGKILL it.

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from string import Template
 
+from recctl.errors import RecctlError
 from recctl.paths import config_file
 from recctl.stack.managed import ManagedProcess
 from recctl.stack.probes import http_probe, http_url, tcp_probe
@@ -44,6 +45,18 @@ def write_nginx_conf(path: Path, **kwargs: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_nginx_conf(**kwargs))  # type: ignore[arg-type]
     return path
+
+
+def want_nginx(balancer: str) -> bool:
+    """Whether `stack.balancer` (auto | nginx | client) means starting nginx here."""
+    if balancer == "client":
+        return False
+    found = find_nginx() is not None
+    if balancer == "nginx" and not found:
+        raise RecctlError("stack.balancer is 'nginx' but no nginx is installed here",
+                          "install nginx (`apt-get install nginx-light`) or set "
+                          "stack.balancer: auto to let the simulator balance")
+    return found
 
 
 class NginxProcess(ManagedProcess):

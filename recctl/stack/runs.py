@@ -59,4 +59,8 @@ def runtime_for(name: str, docker_host: str | None = None) -> Runtime:
             raise RecctlError(f"the Docker runtime is not available ({exc})",
                               "set stack.runtime: local") from None
         return DockerRuntime(docker_host=docker_host)
-    raise RecctlError(f"unknown runtime {name!r}", "use stack.runtime: local or docker")
+    if name == "ray":
+        from recctl.stack.ray_runtime import RayRuntime
+
+        return RayRuntime()
+    raise RecctlError(f"unknown runtime {name!r}", "use stack.runtime: local, docker or ray")
