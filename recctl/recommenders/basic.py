@@ -23,7 +23,7 @@ class RandomRecommender(Recommender):
         return self.pick(self.store.catalog_ids, query)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        return self.pick_batch(*self.store.catalog_rows(len(batch)), batch)  # type: ignore[attr-defined]
+        return self.pick_batch(*self.batch_store().catalog_rows(len(batch)), batch)
 
 
 @register
@@ -46,7 +46,7 @@ class TopPop(Recommender):
         return self.pick(top[: self.params.k], query)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        rows = self.store.top_rows(self.params.artifact, self.params.k, len(batch))  # type: ignore[attr-defined]
+        rows = self.batch_store().top_rows(self.params.artifact, self.params.k, len(batch))
         return self.pick_batch(*rows, batch)
 
 
@@ -60,4 +60,4 @@ class StickyArtist(Recommender):
         return self.pick(await self.store.artist_tracks(query.track), query)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        return self.pick_batch(*self.store.artist_track_rows(batch.tracks), batch)  # type: ignore[attr-defined]
+        return self.pick_batch(*self.batch_store().artist_track_rows(batch.tracks), batch)

@@ -31,7 +31,7 @@ class Indexed(Recommender):
         return self.pick(await self.store.user_list(self.params.artifact, query.user), query)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        rows = self.store.user_list_rows(self.params.artifact, batch.users)  # type: ignore[attr-defined]
+        rows = self.batch_store().user_list_rows(self.params.artifact, batch.users)
         return self.pick_batch(*rows, batch)
 
 
@@ -53,5 +53,5 @@ class Contextual(Recommender):
         return self.pick(await self.store.item_list(self.params.artifact, query.track), query)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        rows = self.store.item_list_rows(self.params.artifact, batch.tracks)  # type: ignore[attr-defined]
+        rows = self.batch_store().item_list_rows(self.params.artifact, batch.tracks)
         return self.pick_batch(*rows, batch)
