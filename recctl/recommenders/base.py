@@ -178,6 +178,24 @@ class Recommender:
         return {"type": self.type_name, "params": self.params.model_dump(mode="json")}
 
 
+class ArtifactParams(BaseModel):
+    """Params of a recommender that reads one artifact: subclass to set its default name."""
+
+    model_config = ConfigDict(extra="forbid")
+    artifact: str
+
+
+class OneArtifact(Recommender):
+    """A recommender that reads the one artifact `params.artifact`, of `artifact_kind`."""
+
+    Params: ClassVar[type[BaseModel]] = ArtifactParams
+    artifact_kind: ClassVar[ArtifactKind]
+
+    @classmethod
+    def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]:
+        return [(params.artifact, cls.artifact_kind)]
+
+
 T = TypeVar("T")
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from recctl.artifacts import ArtifactKind
-from recctl.recommenders.base import Recommender
+from recctl.recommenders.base import ArtifactParams, OneArtifact, Recommender
 from recctl.recommenders.registry import register
 from recctl.recommenders.types import Query, QueryBatch
 
@@ -27,19 +24,16 @@ class RandomRecommender(Recommender):
 
 
 @register
-class TopPop(Recommender):
+class TopPop(OneArtifact):
     """A random track among the `k` most popular (the course's `TopPop`)."""
 
     type_name = "top_pop"
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+    artifact_kind = "top"
+
+    class Params(ArtifactParams):
         artifact: str = "top_tracks"
         k: int = Field(100, ge=1, description="draw from the first k tracks of the list")
-
-    @classmethod
-    def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]:
-        return [(params.artifact, "top")]
 
     async def recommend(self, query: Query) -> int | None:
         top = self.store.tops.get(self.params.artifact, ())

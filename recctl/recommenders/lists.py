@@ -2,30 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
-from recctl.artifacts import ArtifactKind
-from recctl.recommenders.base import Recommender
+from recctl.recommenders.base import ArtifactParams, OneArtifact
 from recctl.recommenders.registry import register
 from recctl.recommenders.types import Query, QueryBatch
 
 
 @register
-class Indexed(Recommender):
+class Indexed(OneArtifact):
     """A random track from the user's list in a user_list artifact (DSSM, LFM, ...)."""
 
     type_name = "indexed"
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        artifact: str = "dssm"
+    artifact_kind = "user_list"
 
-    @classmethod
-    def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]:
-        return [(params.artifact, "user_list")]
+    class Params(ArtifactParams):
+        artifact: str = "dssm"
 
     async def recommend(self, query: Query) -> int | None:
         return self.pick(await self.store.user_list(self.params.artifact, query.user), query)
@@ -36,18 +29,15 @@ class Indexed(Recommender):
 
 
 @register
-class Contextual(Recommender):
+class Contextual(OneArtifact):
     """A random track from the item-to-item list of the track just played."""
 
     type_name = "contextual"
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
-        artifact: str = "i2i"
+    artifact_kind = "item_list"
 
-    @classmethod
-    def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]:
-        return [(params.artifact, "item_list")]
+    class Params(ArtifactParams):
+        artifact: str = "i2i"
 
     async def recommend(self, query: Query) -> int | None:
         return self.pick(await self.store.item_list(self.params.artifact, query.track), query)
