@@ -28,7 +28,6 @@ class TopPop(OneArtifact):
     """A random track among the `k` most popular (the course's `TopPop`)."""
 
     type_name = "top_pop"
-
     artifact_kind = "top"
 
     class Params(ArtifactParams):

@@ -14,7 +14,6 @@ class Indexed(OneArtifact):
     """A random track from the user's list in a user_list artifact (DSSM, LFM, ...)."""
 
     type_name = "indexed"
-
     artifact_kind = "user_list"
 
     class Params(ArtifactParams):
@@ -33,7 +32,6 @@ class Contextual(OneArtifact):
     """A random track from the item-to-item list of the track just played."""
 
     type_name = "contextual"
-
     artifact_kind = "item_list"
 
     class Params(ArtifactParams):
