@@ -102,7 +102,7 @@ class Service:
         client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=30.0,
                                       socket_connect_timeout=1.0)
         try:
-            return ArtifactLoader(client, self.artifacts, self.keys, self.units).ensure()  # type: ignore[arg-type]
+            return ArtifactLoader(client, self.artifacts, self.keys, self.units).ensure()
         finally:
             client.close()
 
