@@ -67,6 +67,7 @@ class Recommender:
     type_name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = NoParams
     uses_state: ClassVar[bool] = False
+    _batch_store: BatchStore | None = None  # self.store once batch_store() has checked it
 
     def __init__(self, params: Any, store: Store, position: int = 0) -> None:
         """Args:
@@ -116,10 +117,16 @@ class Recommender:
 
     def batch_store(self) -> BatchStore:
         """`self.store` for a vectorised `recommend_batch` (it must be a BatchStore)."""
-        if not isinstance(self.store, BatchStore):
-            raise TypeError(f"{self.type_name}.recommend_batch needs a BatchStore (such as "
-                            f"recctl.recommenders.MemoryStore), not {type(self.store).__name__}")
-        return self.store
+        checked = self._batch_store
+        if checked is None or checked is not self.store:
+            # Checked once per store: a protocol isinstance costs tens of microseconds.
+            store = self.store
+            if not isinstance(store, BatchStore):
+                raise TypeError(f"{self.type_name}.recommend_batch needs a BatchStore (such "
+                                f"as recctl.recommenders.MemoryStore), not "
+                                f"{type(store).__name__}")
+            self._batch_store = checked = store
+        return checked
 
     def _slot(self, draw: int) -> int:
         return 4 * self.position + draw
