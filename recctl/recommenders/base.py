@@ -34,6 +34,9 @@ heard track). Without a `recommend_batch` of your own, the in-process simulator 
 `recommend` row by row on a `MemoryStore` (slower, same answers). Built-ins override
 `recommend_batch` with vectorised code that must give the same answers (a test checks):
 it reads blocks of lists through `self.batch_store()` and draws with `self.pick_batch`.
+A recommender that reads one artifact named by `params.artifact` may subclass
+`OneArtifact` instead: it sets `artifact_kind`, and its `Params` extend `ArtifactParams`
+(the built-ins top_pop, indexed and contextual do).
 
 The pick rule, the same both ways: up to RANDOM_TRIES draws of a uniform list position;
 the first allowed candidate wins; if none is, a last draw among all allowed candidates
