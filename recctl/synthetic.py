@@ -24,7 +24,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-# The assignment hash moves to recctl.assignment (issue 13); import it from there once it has.
 from recctl.assignment import arm_index
 from recctl.eventlog import (
     LOG_BASENAME,

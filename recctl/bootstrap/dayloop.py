@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,11 @@ def store_of(trained: Trained, catalog: Catalog) -> MemoryStore:
 def _read_day(path: Path) -> Listens:
     frame, _ = read_events([path])
     return listens_from_frame(frame)
+
+
+def _arm_by_episode(arm_of_episode: np.ndarray, _users: np.ndarray,
+                    episodes: np.ndarray) -> np.ndarray:
+    return arm_of_episode[episodes]
 
 
 def _mean_by_arm(result: Any, arm_of_episode: np.ndarray, names: list[str]) -> dict[str, float]:
@@ -89,7 +95,7 @@ def run_day_loop(
         chains = [build_chain(params.arms[name], store) for name in names]
         # A fresh policy, so fresh user state each day: the service's state TTL is a day.
         arm_of_episode = rng.choice(len(names), size=params.episodes_per_day, p=params.shares())
-        policy = ChainPolicy(chains, lambda _users, episodes, a=arm_of_episode: a[episodes],
+        policy = ChainPolicy(chains, partial(_arm_by_episode, arm_of_episode),
                              explore=params.explore)
         path = logs / f"day-{day:03d}" / LOG_BASENAME
         result = simulate_in_process(world, user_model, policy,

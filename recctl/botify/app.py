@@ -17,8 +17,9 @@ import time
 
 import orjson
 
+from recctl.botify.readiness import Unavailable
 from recctl.botify.redis_client import REDIS_ERRORS, PoolExhausted
-from recctl.botify.service import Service, Unavailable
+from recctl.botify.service import Service
 from recctl.botify.types import Receive, Scope, Send
 from recctl.botify.validation import (
     MAX_BODY,
@@ -120,7 +121,7 @@ class BotifyApp:
         except Unavailable as exc:
             status, body = 503, error_body(f"not ready: {exc}")
         except REDIS_ERRORS as exc:
-            self.service.redis_failed(exc)
+            self.service.readiness.redis_failed(exc)
             status, body = 503, error_body(f"redis unavailable: {exc}")
         except Exception:  # a bug in recctl, not the client's fault
             log.exception("error handling %s %s (request %s)", scope["method"], scope["path"],
@@ -149,9 +150,10 @@ class BotifyApp:
                 if head in ("", "health"):
                     return 200, ALIVE
                 if head == "ready":
-                    if service.ready and await service.ping():
+                    readiness = service.readiness
+                    if readiness.ready and await readiness.ping():
                         return 200, orjson.dumps({"ready": True, "replica": service.replica})
-                    return 503, orjson.dumps({"ready": False, "error": service.not_ready_reason})
+                    return 503, orjson.dumps({"ready": False, "error": readiness.reason})
                 if head == "arms":
                     return 200, orjson.dumps(service.describe())
         if head in ("next", "last", "track", "", "health", "ready", "arms") and len(parts) <= 2:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,6 +28,11 @@ BOOTSTRAP_HELP = (
 )
 
 
+def _out_option(help: str) -> Any:
+    """The required output folder of both commands, `--out`/`-o`."""
+    return typer.Option("--out", "-o", help=help, show_default=False)
+
+
 def train_command(
     logs: Annotated[
         list[Path],
@@ -38,13 +43,7 @@ def train_command(
         ),
     ],
     out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            "-o",
-            help="The artifacts folder to write; it must not exist unless --overwrite.",
-            show_default=False,
-        ),
+        Path, _out_option("The artifacts folder to write; it must not exist unless --overwrite.")
     ],
     seed: Annotated[int, typer.Option(help="Seed of every random choice in training.")] = 0,
     catalog: Annotated[
@@ -73,13 +72,7 @@ def train_command(
 
 def bootstrap_command(
     out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            "-o",
-            help="The folder to build: world/, logs/, artifacts/ and manifest.json.",
-            show_default=False,
-        ),
+        Path, _out_option("The folder to build: world/, logs/, artifacts/ and manifest.json.")
     ],
     seed: Annotated[int, typer.Option(help="Seed of the world, the traffic and training.")] = 0,
     config: Annotated[

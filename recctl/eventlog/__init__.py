@@ -2,14 +2,18 @@
 
     schema     field names, `make_event`, `dumps_event`, file names (data.json, .N, .stats)
     writer     `RotatingLogWriter` (the service's log, rotation, the stats sidecar)
+    summary    `ReadSummary` (what reading found: lines, duplicates, dropped, files)
     inprocess  `InProcessLogWriter` (the in-process simulator's lines, same writer)
     files      `find_log_files` (rotated files oldest first; no conflicts/, no symlinks)
+    decode     one line validated (msgspec)
+    columns    validated lines as numpy columns, chunk by chunk, de-duplicated
     reader     `read_events` (DataFrame), `iter_events` (dicts), request-id de-duplication
     sessions   `assign_sessions` (which lines form one listening session)
 
-Imports go one way: schema <- writer <- inprocess; schema <- files <- reader. The reading
-side needs numpy, pandas and msgspec; it is imported on first use, so that a service
-replica, which only writes, starts without them.
+Imports go one way, bottom to top: schema; writer | summary; files | inprocess; decode;
+columns; reader | sessions (the "eventlog" contract in pyproject.toml, checked by
+lint-imports). The reading side needs numpy, pandas and msgspec; it is imported on first
+use, so that a service replica, which only writes, starts without them.
 """
 
 from __future__ import annotations

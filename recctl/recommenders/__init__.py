@@ -9,7 +9,8 @@ store) and a batch of queries in the in-process simulator (`recommend_batch`, ag
     basic.py, lists.py, contextual_mod.py    the built-ins (registered on import)
     chain.py           Chain and build_chain from plain data (an arm of the YAML)
     types.py           Query, QueryBatch, UserState
-    store.py           the Store interface; memory.py MemoryStore; state.py UserStates
+    store.py           the Store and BatchStore interfaces; memory.py MemoryStore;
+                       state.py UserStates
     draws.py           counter-based uniforms keyed by the request
 """
 
@@ -18,11 +19,11 @@ from recctl.recommenders.base import Recommender
 from recctl.recommenders.chain import SAFETY, Chain, build_chain, chain_nodes, needed_artifacts
 from recctl.recommenders.memory import MemoryStore
 from recctl.recommenders.registry import known_types, recommender_class, register
-from recctl.recommenders.store import Store
+from recctl.recommenders.store import BatchStore, Store
 from recctl.recommenders.types import Query, QueryBatch, UserState
 
 __all__ = [
-    "SAFETY", "Chain", "MemoryStore", "Query", "QueryBatch", "Recommender", "Store",
+    "SAFETY", "BatchStore", "Chain", "MemoryStore", "Query", "QueryBatch", "Recommender", "Store",
     "UserState", "build_chain", "chain_nodes", "known_types", "needed_artifacts",
     "recommender_class", "register",
 ]

@@ -32,7 +32,11 @@ Writing your own (then name it in YAML as `type: "mypkg.recs:Fresh"`):
 random candidate that is not excluded (the track just played and, with state, every
 heard track). Without a `recommend_batch` of your own, the in-process simulator runs
 `recommend` row by row on a `MemoryStore` (slower, same answers). Built-ins override
-`recommend_batch` with vectorised code that must give the same answers (a test checks).
+`recommend_batch` with vectorised code that must give the same answers (a test checks):
+it reads blocks of lists through `self.batch_store()` and draws with `self.pick_batch`.
+A recommender that reads one artifact named by `params.artifact` may subclass
+`OneArtifact` instead: it sets `artifact_kind`, and its `Params` extend `ArtifactParams`
+(the built-ins top_pop, indexed and contextual do).
 
 The pick rule, the same both ways: up to RANDOM_TRIES draws of a uniform list position;
 the first allowed candidate wins; if none is, a last draw among all allowed candidates
@@ -42,7 +46,7 @@ slot = 4 * (place in the chain) + draw, so every pick of a chain has its own num
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -50,7 +54,7 @@ from pydantic import BaseModel, ConfigDict
 
 from recctl.artifacts import ArtifactKind
 from recctl.recommenders import draws
-from recctl.recommenders.store import Store
+from recctl.recommenders.store import BatchStore, Store, TrackIds
 from recctl.recommenders.types import Query, QueryBatch
 
 RANDOM_TRIES = 8  # random draws before scanning the whole list for an allowed track
@@ -66,6 +70,7 @@ class Recommender:
     type_name: ClassVar[str]
     Params: ClassVar[type[BaseModel]] = NoParams
     uses_state: ClassVar[bool] = False
+    _batch_store: BatchStore | None = None  # self.store once batch_store() has checked it
 
     def __init__(self, params: Any, store: Store, position: int = 0) -> None:
         """Args:
@@ -113,10 +118,23 @@ class Recommender:
                 out[row] = found
         return out
 
+    def batch_store(self) -> BatchStore:
+        """`self.store` for a vectorised `recommend_batch` (it must be a BatchStore)."""
+        checked = self._batch_store
+        if checked is None or checked is not self.store:
+            # Checked once per store: a protocol isinstance costs tens of microseconds.
+            store = self.store
+            if not isinstance(store, BatchStore):
+                raise TypeError(f"{self.type_name}.recommend_batch needs a BatchStore (such "
+                                f"as recctl.recommenders.MemoryStore), not "
+                                f"{type(store).__name__}")
+            self._batch_store = checked = store
+        return checked
+
     def _slot(self, draw: int) -> int:
         return 4 * self.position + draw
 
-    def pick(self, candidates: Sequence[int], query: Query, draw: int = 0) -> int | None:
+    def pick(self, candidates: TrackIds, query: Query, draw: int = 0) -> int | None:
         """A random candidate that `query` does not exclude, or None if all are excluded.
 
         Args:
@@ -170,6 +188,24 @@ class Recommender:
         return {"type": self.type_name, "params": self.params.model_dump(mode="json")}
 
 
+class ArtifactParams(BaseModel):
+    """Params of a recommender that reads one artifact: subclass to set its default name."""
+
+    model_config = ConfigDict(extra="forbid")
+    artifact: str
+
+
+class OneArtifact(Recommender):
+    """A recommender that reads the one artifact `params.artifact`, of `artifact_kind`."""
+
+    Params: ClassVar[type[BaseModel]] = ArtifactParams
+    artifact_kind: ClassVar[ArtifactKind]
+
+    @classmethod
+    def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]:
+        return [(params.artifact, cls.artifact_kind)]
+
+
 T = TypeVar("T")
 
 
@@ -178,7 +214,7 @@ def run_now(coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         coroutine.send(None)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return stop.value
     coroutine.close()
     raise RuntimeError("recommend() waited for I/O: the in-process path needs a store whose "
                        "reads complete at once (recctl.recommenders.MemoryStore)")

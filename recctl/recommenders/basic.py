@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from recctl.artifacts import ArtifactKind
-from recctl.recommenders.base import Recommender
+from recctl.recommenders.base import ArtifactParams, OneArtifact, Recommender
 from recctl.recommenders.registry import register
 from recctl.recommenders.types import Query, QueryBatch
 
@@ -23,30 +20,26 @@ class RandomRecommender(Recommender):
         return self.pick(self.store.catalog_ids, query)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        return self.pick_batch(*self.store.catalog_rows(len(batch)), batch)  # type: ignore[attr-defined]
+        return self.pick_batch(*self.batch_store().catalog_rows(len(batch)), batch)
 
 
 @register
-class TopPop(Recommender):
+class TopPop(OneArtifact):
     """A random track among the `k` most popular (the course's `TopPop`)."""
 
     type_name = "top_pop"
+    artifact_kind = "top"
 
-    class Params(BaseModel):
-        model_config = ConfigDict(extra="forbid")
+    class Params(ArtifactParams):
         artifact: str = "top_tracks"
         k: int = Field(100, ge=1, description="draw from the first k tracks of the list")
-
-    @classmethod
-    def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]:
-        return [(params.artifact, "top")]
 
     async def recommend(self, query: Query) -> int | None:
         top = self.store.tops.get(self.params.artifact, ())
         return self.pick(top[: self.params.k], query)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        rows = self.store.top_rows(self.params.artifact, self.params.k, len(batch))  # type: ignore[attr-defined]
+        rows = self.batch_store().top_rows(self.params.artifact, self.params.k, len(batch))
         return self.pick_batch(*rows, batch)
 
 
@@ -60,4 +53,4 @@ class StickyArtist(Recommender):
         return self.pick(await self.store.artist_tracks(query.track), query)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        return self.pick_batch(*self.store.artist_track_rows(batch.tracks), batch)  # type: ignore[attr-defined]
+        return self.pick_batch(*self.batch_store().artist_track_rows(batch.tracks), batch)

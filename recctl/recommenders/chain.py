@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from recctl.artifacts import ArtifactKind
 from recctl.constants import LIKED_THRESHOLD
 from recctl.recommenders import draws
 from recctl.recommenders.base import Recommender
@@ -134,9 +135,9 @@ def build_chain(spec: Any, store: Store) -> Chain:
     return Chain(recommenders, store)
 
 
-def needed_artifacts(arms: Mapping[str, Any]) -> dict[str, str]:
+def needed_artifacts(arms: Mapping[str, Any]) -> dict[str, ArtifactKind]:
     """Every artifact the arms read: name -> kind."""
-    needed: dict[str, str] = {}
+    needed: dict[str, ArtifactKind] = {}
     for spec in arms.values():
         for type_name, params in chain_nodes(spec):
             cls = recommender_class(type_name)

@@ -48,7 +48,7 @@ class ContextualMod(Recommender):
         return self.pick(candidates, query, draw=1)
 
     def recommend_batch(self, batch: QueryBatch) -> np.ndarray:
-        store: Any = self.store
+        store = self.batch_store()
         liked = batch.state.liked(batch.users) if batch.state is not None else None
         out = np.full(len(batch), -1, dtype=np.int64)
         if liked is not None:

@@ -1,4 +1,4 @@
-"""`MemoryStore`: the `Store` in memory, as dense numpy tables, for the in-process path.
+"""`MemoryStore`: the `BatchStore` in memory, as dense numpy tables, for the in-process path.
 
 Built from an artifacts folder (`from_artifacts`, what the service would load) or from
 freshly trained lists (`from_lists`). Lists are tables indexed by id, -1 padded at the
@@ -10,6 +10,7 @@ rows for a batch. The catalog's order and each artist's track order are the serv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ import orjson
 
 from recctl.artifacts import ArtifactSet
 from recctl.recommenders.state import UserStates
+from recctl.recommenders.store import Rows, TrackIds
 from recctl.recommenders.types import UserState
 
 Lists = tuple[np.ndarray, np.ndarray] | Iterable[tuple[int, Sequence[int]]]
@@ -45,7 +47,7 @@ class Table:
     def of(cls, lists: Lists, size: int | None = None) -> Table:
         if isinstance(lists, tuple) and len(lists) == 2 and isinstance(lists[0], np.ndarray):
             return cls(lists[0], lists[1], size)
-        rows = list(lists)  # type: ignore[arg-type]
+        rows = list(lists)
         width = max((len(r) for _, r in rows), default=0)
         table = np.full((len(rows), width), -1, dtype=np.int64)
         for i, (_, items) in enumerate(rows):
@@ -57,7 +59,7 @@ class Table:
             return self.values[key, : self.lengths[key]]
         return EMPTY
 
-    def rows(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def rows(self, keys: np.ndarray) -> Rows:
         """(n, width) lists and (n,) lengths for `keys` (unknown keys: empty)."""
         inside = (keys >= 0) & (keys < len(self.lengths))
         safe = np.where(inside, keys, 0)
@@ -67,13 +69,13 @@ class Table:
 
 
 class MemoryStore:
-    """The `Store` in memory; reads complete without waiting.
+    """The `Store` in memory, also a `BatchStore`; reads complete without waiting.
 
     `record` (the scalar interface) keeps user state in `self.state`; batch runs keep
     theirs outside (recctl.sim.serving.ChainPolicy holds one UserStates per run), so
     one store of artifacts serves many runs with fresh state each."""
 
-    def __init__(self, tracks: Sequence[tuple[int, Any]], tops: Mapping[str, Sequence[int]],
+    def __init__(self, tracks: Sequence[tuple[int, Any]], tops: Mapping[str, TrackIds],
                  item_lists: Mapping[str, Lists], user_lists: Mapping[str, Lists]) -> None:
         """Args:
             tracks: (track id, artist) per catalog track, in the catalog's order.
@@ -101,7 +103,7 @@ class MemoryStore:
         self.state = UserStates(size)
 
     @classmethod
-    def from_artifacts(cls, artifacts: ArtifactSet | str) -> MemoryStore:
+    def from_artifacts(cls, artifacts: ArtifactSet | str | Path) -> MemoryStore:
         """Every artifact of a folder made by `recctl train` or `recctl bootstrap`."""
         if not isinstance(artifacts, ArtifactSet):
             artifacts = ArtifactSet(artifacts)
@@ -135,28 +137,28 @@ class MemoryStore:
         self.state.record(np.array([user]), np.array([track]), np.array([liked]))
         return self.state.user_state(user)
 
-    # Batch reads: (n, width) lists and (n,) lengths.
-    def user_list_rows(self, artifact: str, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # The `BatchStore` reads: (n, width) lists and (n,) lengths.
+    def user_list_rows(self, artifact: str, users: np.ndarray) -> Rows:
         return self._rows(self.user_tables.get(artifact), users)
 
-    def item_list_rows(self, artifact: str, tracks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def item_list_rows(self, artifact: str, tracks: np.ndarray) -> Rows:
         return self._rows(self.item_tables.get(artifact), tracks)
 
-    def artist_track_rows(self, tracks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def artist_track_rows(self, tracks: np.ndarray) -> Rows:
         inside = (tracks >= 0) & (tracks < len(self.track_artist))
         artists = np.where(inside, self.track_artist[np.where(inside, tracks, 0)], -1)
         return self.artist_table.rows(artists)
 
-    def top_rows(self, artifact: str, k: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def top_rows(self, artifact: str, k: int, n: int) -> Rows:
         top = self.tops.get(artifact, EMPTY)[:k]
         return np.broadcast_to(top, (n, len(top))), np.full(n, len(top), dtype=np.int64)
 
-    def catalog_rows(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+    def catalog_rows(self, n: int) -> Rows:
         ids = self.catalog_ids
         return np.broadcast_to(ids, (n, len(ids))), np.full(n, len(ids), dtype=np.int64)
 
     @staticmethod
-    def _rows(table: Table | None, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _rows(table: Table | None, keys: np.ndarray) -> Rows:
         if table is None:
             return np.full((len(keys), 0), -1, dtype=np.int64), np.zeros(len(keys), np.int64)
         return table.rows(np.asarray(keys, dtype=np.int64))

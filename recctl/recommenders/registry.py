@@ -10,28 +10,17 @@ Built-ins register with `@register`; a user's own class is named in YAML as
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
-from recctl.artifacts import ArtifactKind
-
-
-class RecommenderClass(Protocol):
-    type_name: str
-    Params: type[BaseModel]
-
-    @classmethod
-    def artifacts_needed(cls, params: Any) -> list[tuple[str, ArtifactKind]]: ...
-
+from recctl.recommenders.base import Recommender
 
 _REGISTRY: dict[str, Any] = {}
-T = TypeVar("T")
+T = TypeVar("T", bound=type[Recommender])
 
 
 def register(cls: T) -> T:
     """Class decorator: make a recommender available under its `type_name`."""
-    name = cls.type_name  # type: ignore[attr-defined]
+    name = cls.type_name
     if name in _REGISTRY and _REGISTRY[name] is not cls:
         raise ValueError(f"recommender type {name!r} is registered twice")
     _REGISTRY[name] = cls

@@ -1,10 +1,13 @@
 """The simulated world and the users who listen to it.
 
-- world.py / world_io.py: generate, save and load a world (catalog, embeddings, users)
+- world.py / world_io.py: generate, save and load a world (catalog, embeddings, users);
+  names.py: artist names and track titles; knn.py: exact inner-product neighbours
 - user_model.py: the user model's parameters (config/user_model.yml)
 - response.py: listen time and budget (the choice model)
-- session.py: one session step by step; inprocess.py: many, vectorised
-- http_runner.py: users talking to the service over HTTP; results.py, rendering.py
+- session.py: one session step by step; inprocess.py: many, vectorised;
+  streams.py: the counter-based random streams that make a run reproducible
+- http_runner.py: users talking to the service over HTTP (replica_client.py: round robin
+  with failover); monitor.py: the live A/B effect; results.py, rendering.py
 - serving.py: the recommenders (recctl.recommenders) served in-process, as the service
   serves them; agents.py: test policies (oracle, scalar); gym_env.py: a gymnasium Env
 """

@@ -55,24 +55,25 @@ def _made_up_words(rng: np.random.Generator, n: int) -> list[str]:
             for row, c in zip(picks, counts, strict=True)]
 
 
+_ARTIST_PATTERNS = ("The {adjective} {noun}", "{first} {last}", "{adjective} {noun}",
+                    "{last} & the {noun}", "{first}")
+_TITLE_PATTERNS = ("{adjective} {thing}", "{thing} of the {other}", "{verb} {thing}",
+                   "The {adjective} {thing}", "{verb} into the {thing}")
+
+
+def _fill(patterns: tuple[str, ...], pattern: np.ndarray, **words: list[str]) -> list[str]:
+    """Name i is patterns[pattern[i]] filled with the i-th of each list of `words`."""
+    return [patterns[p].format(**{key: values[i] for key, values in words.items()})
+            for i, p in enumerate(pattern)]
+
+
 def artist_names(rng: np.random.Generator, n: int) -> list[str]:
     """`n` distinct artist names."""
-    pattern = rng.integers(0, 5, size=n)
+    pattern = rng.integers(0, len(_ARTIST_PATTERNS), size=n)
     adjective, noun = _pick(rng, _ADJECTIVES, n), _pick(rng, _NOUNS, n)
     first, last = _made_up_words(rng, n), _made_up_words(rng, n)
-    names: list[str] = []
-    for i in range(n):
-        p = pattern[i]
-        if p == 0:
-            names.append(f"The {adjective[i]} {noun[i]}")
-        elif p == 1:
-            names.append(f"{first[i]} {last[i]}")
-        elif p == 2:
-            names.append(f"{adjective[i]} {noun[i]}")
-        elif p == 3:
-            names.append(f"{last[i]} & the {noun[i]}")
-        else:
-            names.append(first[i])
+    names = _fill(_ARTIST_PATTERNS, pattern, adjective=adjective, noun=noun, first=first,
+                  last=last)
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         count = seen.get(name, 0)
@@ -85,20 +86,8 @@ def artist_names(rng: np.random.Generator, n: int) -> list[str]:
 
 def track_titles(rng: np.random.Generator, n: int) -> list[str]:
     """`n` song titles."""
-    pattern = rng.integers(0, 5, size=n)
+    pattern = rng.integers(0, len(_TITLE_PATTERNS), size=n)
     adjective, thing = _pick(rng, _ADJECTIVES, n), _pick(rng, _SINGULAR, n)
     other, verb = _pick(rng, _SINGULAR, n), _pick(rng, _VERBS, n)
-    titles: list[str] = []
-    for i in range(n):
-        p = pattern[i]
-        if p == 0:
-            titles.append(f"{adjective[i]} {thing[i]}")
-        elif p == 1:
-            titles.append(f"{thing[i]} of the {other[i]}")
-        elif p == 2:
-            titles.append(f"{verb[i]} {thing[i]}")
-        elif p == 3:
-            titles.append(f"The {adjective[i]} {thing[i]}")
-        else:
-            titles.append(f"{verb[i]} into the {thing[i]}")
-    return titles
+    return _fill(_TITLE_PATTERNS, pattern, adjective=adjective, thing=thing, other=other,
+                 verb=verb)

@@ -37,10 +37,10 @@ class ChainPolicy:
         self.chains = list(chains)
         self.arm_of = arm_of
         self.explore = explore
-        stores = {id(chain.store): chain.store for chain in self.chains}
-        self.states = {key: UserStates(len(getattr(store, "track_artist", ())))
-                       for key, store in stores.items()}
         self.catalog = np.asarray(self.chains[0].store.catalog_ids, dtype=np.int64)
+        # One state per store; its stride exceeds every track id of the catalog.
+        stride = int(self.catalog.max()) + 1 if len(self.catalog) else 1
+        self.states = {id(chain.store): UserStates(stride) for chain in self.chains}
 
     def _arms(self, users: np.ndarray, episodes: np.ndarray) -> list[tuple[Chain, np.ndarray]]:
         if self.arm_of is None or len(self.chains) == 1:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 from string import Template
+from typing import Any
 
 from recctl.errors import RecctlError
 from recctl.paths import config_file
@@ -41,9 +42,10 @@ def render_nginx_conf(
     )
 
 
-def write_nginx_conf(path: Path, **kwargs: object) -> Path:
+def write_nginx_conf(path: Path, **kwargs: Any) -> Path:
+    """Write `render_nginx_conf(**kwargs)` to `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_nginx_conf(**kwargs))  # type: ignore[arg-type]
+    path.write_text(render_nginx_conf(**kwargs))
     return path
 
 

@@ -128,9 +128,9 @@ class RedisServer(ManagedProcess):
         return {**super().record, "url": self.public_url, "port": self.port,
                 "password": self.password, "argv": self.argv}
 
-    def client(self, **kwargs: object) -> redis.Redis:
-        return redis.Redis(host=self.host, port=self.port, password=self.password,
-                           **kwargs)  # type: ignore[arg-type]
+    def client(self, **kwargs: Any) -> redis.Redis:
+        """A redis-py client of this server; `kwargs` go to redis.Redis."""
+        return redis.Redis(host=self.host, port=self.port, password=self.password, **kwargs)
 
     def _pings(self) -> bool:
         """PING answers, from this process (not another server on the same port)."""
