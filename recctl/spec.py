@@ -12,6 +12,7 @@ import hashlib
 import ipaddress
 import re
 import socket
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,7 +32,8 @@ from recctl.errors import RecctlError
 from recctl.eventlog import find_log_files
 from recctl.failures import DEFAULT_MAX_FAILED_FRACTION
 from recctl.recommenders.registry import recommender_class
-from recctl.settings import Settings, key_path, read_yaml, validate
+from recctl.settings import Settings, read_yaml, validate
+from recctl.settings import problems as settings_problems
 
 NAME_RULE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -335,25 +337,25 @@ def parse_experiment(path: str | Path) -> LoadedExperiment:
     return LoadedExperiment(path=path.resolve(), spec=spec, config_hash=config_hash, raw=raw)
 
 
-def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:
-    """Each arm's recommenders exist, their params are valid, their artifacts are present."""
+def arm_problems(arms: Mapping[str, RecommenderSpec], where: str,
+                 artifacts: ArtifactSet | None = None) -> list[str]:
+    """One `KEY: what is wrong` line per problem in `arms` (a mapping of arm name to
+    recommender spec found under the key `where`): each recommender in each chain exists,
+    its params are valid and, given `artifacts`, the artifacts it needs are there."""
     problems: list[str] = []
-    for arm, top in loaded.spec.arms.items():
+    for arm, top in arms.items():
         for depth, node in enumerate(top.chain()):
-            key = f"arms.{arm}" + ".fallback" * depth
+            key = f"{where}.{arm}" + ".fallback" * depth
             try:
                 cls = recommender_class(node.type)
             except LookupError as exc:
-                problems.append(f"  {key}.type: {exc}")
+                problems.append(f"{key}.type: {exc}")
                 continue
             try:
                 params = cls.Params.model_validate(node.params)
             except ValidationError as exc:
-                for item in exc.errors():
-                    sub = key_path(item["loc"])
-                    msg = ("unknown parameter; remove it" if item["type"] == "extra_forbidden"
-                           else item["msg"])
-                    problems.append(f"  {key}.params.{sub}: {msg}")
+                problems += settings_problems(exc, cls.Params, prefix=f"{key}.params",
+                                              unknown="parameter")
                 continue
             if artifacts is None:
                 continue
@@ -361,14 +363,20 @@ def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) 
                 info = artifacts.infos.get(name)
                 if info is None:
                     problems.append(
-                        f"  {key}: needs artifact {name!r} ({kind}) which is not in "
+                        f"{key}: needs artifact {name!r} ({kind}) which is not in "
                         f"{artifacts.root}; have: {', '.join(sorted(artifacts.infos)) or 'none'}"
                     )
                 elif info.kind != kind:
-                    problems.append(f"  {key}: artifact {name!r} is a {info.kind}, not a {kind}")
+                    problems.append(f"{key}: artifact {name!r} is a {info.kind}, not a {kind}")
+    return problems
+
+
+def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:
+    """Each arm's recommenders exist, their params are valid, their artifacts are present."""
+    problems = arm_problems(loaded.spec.arms, "arms", artifacts)
     if problems:
         raise RecctlError(
-            f"{loaded.path}: invalid recommenders\n" + "\n".join(problems),
+            f"{loaded.path}: invalid recommenders\n" + "\n".join(f"  {p}" for p in problems),
             "fix the arms' type/params, or build the artifacts they need (`recctl train`)",
         )
 
