@@ -64,8 +64,12 @@ def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str] | Non
 
 
 def problems(error: ValidationError, model: type[BaseModel] | None = None,
-             prefix: str = "", names: Mapping[str, str] | None = None) -> list[str]:
-    """One `key: what is wrong (got value)` line per problem pydantic found."""
+             prefix: str = "", names: Mapping[str, str] | None = None,
+             unknown: str = "key") -> list[str]:
+    """One `key: what is wrong (got value)` line per problem pydantic found.
+
+    `unknown` is what the user calls a key of `model` ("parameter" for a recommender's).
+    """
     lines = []
     for item in error.errors():
         key = key_path(item["loc"], prefix, names)
@@ -73,7 +77,7 @@ def problems(error: ValidationError, model: type[BaseModel] | None = None,
         if kind == "extra_forbidden":
             known = _known_keys(model, item["loc"]) if model is not None else None
             also = f" (known: {', '.join(known)})" if known else ""
-            lines.append(f"{key}: unknown key; remove it or check its spelling{also}")
+            lines.append(f"{key}: unknown {unknown}; remove it or check its spelling{also}")
         elif kind == "missing":
             lines.append(f"{key}: required key is missing; add it")
         else:

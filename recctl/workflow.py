@@ -162,18 +162,16 @@ def report_dir_for(state: RunState) -> Path:
 
 
 def make_report(loaded: LoadedExperiment, run_dir: Path, out_dir: Path, console: Console) -> Any:
+    from recctl.analysis.build import build_report
+    from recctl.analysis.options import ReportOptions
     from recctl.analysis.outputs import write_outputs
     from recctl.analysis.render_terminal import render_terminal
-    from recctl.analysis.report import build_report
 
     spec = loaded.spec.report
-    report = build_report(
-        [run_dir], experiment=loaded.spec.name, control=spec.control, metrics=spec.metrics,
-        primary_metric=spec.primary_metric, alpha=spec.alpha, correction=spec.correction,
-        guardrails=spec.guardrails, expected_arms=loaded.spec.arm_list,
-        pre_period=loaded.spec.pre_period_paths if spec.cuped is not False else None,
-        cuped=spec.cuped, engine=spec.engine,
-    )
+    options = ReportOptions.from_spec(
+        spec, experiment=loaded.spec.name, expected_arms=loaded.spec.arm_list,
+        pre_period=loaded.spec.pre_period_paths if spec.cuped is not False else None)
+    report = build_report([run_dir], options)
     if "terminal" in spec.outputs:
         render_terminal(report, console)
     write_outputs(report, out_dir, formats=[f for f in spec.outputs if f != "terminal"])

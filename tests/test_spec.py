@@ -137,6 +137,19 @@ def test_unknown_recommender_param(tmp_path: Path, artifacts: Path) -> None:
         load_experiment(write(tmp_path, body))
 
 
+def test_bad_recommender_param_shows_the_value_and_the_known_ones(tmp_path: Path,
+                                                                  artifacts: Path) -> None:
+    # The experiment file and the bootstrap file share this check (spec.arm_problems).
+    body = mutate(arms__C={"type": "top_pop", "params": {"k": 0, "kk": 3}})
+    with pytest.raises(RecctlError) as info:
+        load_experiment(write(tmp_path, body))
+    lines = info.value.message.splitlines()
+    assert lines[0].endswith(": invalid recommenders")
+    assert "  arms.C.params.k: Input should be greater than or equal to 1 (got 0)" in lines
+    assert ("  arms.C.params.kk: unknown parameter; remove it or check its spelling "
+            "(known: artifact, k)") in lines
+
+
 def test_missing_artifact_named_by_an_arm(tmp_path: Path, artifacts: Path) -> None:
     body = mutate(arms__C={"type": "indexed", "params": {"artifact": "lfm"}})
     with pytest.raises(RecctlError, match=r"arms\.C: needs artifact 'lfm'"):

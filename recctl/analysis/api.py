@@ -15,10 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+from recctl.analysis.build import build_report
 from recctl.analysis.compare import compare_arms
 from recctl.analysis.loading import load_events, resolve_experiment
 from recctl.analysis.metrics import latency_percentiles, user_metrics
-from recctl.analysis.report import Report, build_report
+from recctl.analysis.report import Report
 from recctl.analysis.sessions import sessionize
 from recctl.constants import DEFAULT_GUARDRAILS, METRICS, PRIMARY_METRIC
 from recctl.errors import RecctlError
@@ -64,5 +65,6 @@ def compare(users: pd.DataFrame, control: str = "C", metrics: Sequence[str] = ME
 
 
 def report(*paths: str | Path, **options: Any) -> Report:
-    """The whole report (see build_report for the options); `.table` is a DataFrame."""
+    """The whole report (`options`: ReportOptions' names, e.g. aa=True, seed=3); `.table`
+    is a DataFrame."""
     return build_report(list(paths), **options)

@@ -10,17 +10,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from recctl.constants import LIKED_THRESHOLD
 from recctl.errors import RecctlError
 from recctl.paths import config_file
-from recctl.recommenders import chain_nodes, recommender_class
+from recctl.settings import Settings, read_yaml, validate
 from recctl.sim.user_model import user_model_from_mapping
 from recctl.sim.world_io import load_world_params
-from recctl.spec import RecommenderSpec
+from recctl.spec import RecommenderSpec, arm_problems
 from recctl.train.config import load_train_config
+
+EXAMPLE = "config/bootstrap.yml"
 
 
 def default_arms(liked_threshold: float) -> dict[str, dict[str, Any]]:
@@ -47,10 +48,9 @@ def default_ab_arms(liked_threshold: float) -> dict[str, dict[str, Any]]:
     }
 
 
-class LoopParams(BaseModel):
+class LoopParams(Settings):
     """The simulated traffic: a cold-start day, then days served by the arms."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     cold_start_episodes: int = Field(50_000, ge=1)
     days: int = Field(3, ge=0)
     episodes_per_day: int = Field(30_000, ge=1)
@@ -74,16 +74,19 @@ class LoopParams(BaseModel):
                    "arm_shares": raw.get("arm_shares") or dict.fromkeys(arms, 1.0)}
         return raw
 
-    @model_validator(mode="after")
-    def _shares_match_arms(self) -> LoopParams:
-        shares = self.arm_shares
-        if set(shares) != set(self.arms) or any(v < 0 for v in shares.values()) \
+    @field_validator("arm_shares")
+    @classmethod
+    def _shares_match_arms(cls, shares: dict[str, float],
+                           info: ValidationInfo) -> dict[str, float]:
+        if "arms" not in info.data:  # arms is validated first; its own error says why
+            return shares
+        arms = info.data["arms"]
+        if set(shares) != set(arms) or any(v < 0 for v in shares.values()) \
                 or not sum(shares.values()) > 0:
             raise ValueError(
-                f"arm_shares must give a share >= 0 (not all 0) to each arm: "
-                f"{', '.join(self.arms)}; e.g. {{random: 0.1, dssm: 0.3, i2i: 0.3, "
-                "contextual_mod: 0.3}}")
-        return self
+                f"must give a share >= 0 (not all 0) to each arm: {', '.join(arms)}; "
+                "e.g. {random: 0.1, dssm: 0.3, i2i: 0.3, contextual_mod: 0.3}")
+        return shares
 
     def shares(self) -> list[float]:
         """Arm shares in `arms` order, summing to 1."""
@@ -91,8 +94,7 @@ class LoopParams(BaseModel):
         return [self.arm_shares[name] / total for name in self.arms]
 
 
-class BootstrapConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class BootstrapConfig(Settings):
     loop: LoopParams
     world: dict[str, Any] = Field(default_factory=dict)
     user_model: dict[str, Any] = Field(default_factory=dict)
@@ -102,46 +104,16 @@ class BootstrapConfig(BaseModel):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-def _problems(error: ValidationError) -> list[str]:
-    out = []
-    for item in error.errors():
-        key = ".".join(str(p) for p in item["loc"]) or "(top level)"
-        if item["type"] == "extra_forbidden":
-            out.append(f"{key}: unknown key; remove it or check its spelling")
-        else:
-            out.append(f"{key}: {item['msg'].removeprefix('Value error, ')}")
-    return out
-
-
-def _recommender_problems(arms: dict[str, RecommenderSpec], where: str) -> list[str]:
-    problems = []
-    for arm, spec in arms.items():
-        for depth, (type_name, params) in enumerate(chain_nodes(spec)):
-            key = f"{where}.{arm}" + ".fallback" * depth
-            try:
-                cls = recommender_class(type_name)
-                cls.Params.model_validate(params)
-            except LookupError as exc:
-                problems.append(f"{key}.type: {exc}")
-            except ValidationError as exc:
-                problems += [f"{key}.params.{p}" for p in _problems(exc)]
-    return problems
-
-
 def load_bootstrap_config(path: str | Path | None = None, **overrides: Any) -> BootstrapConfig:
     """config/bootstrap.yml, then `path`'s values, then keyword overrides (top-level keys).
 
     Raises RecctlError naming the file and the key for any mistake, before anything runs.
     """
-    raw: dict[str, Any] = yaml.safe_load(config_file("bootstrap.yml").read_text()) or {}
-    source = str(config_file("bootstrap.yml"))
+    shipped = config_file("bootstrap.yml")
+    raw = read_yaml(shipped, what="bootstrap config", example=EXAMPLE, empty_ok=True)
+    source = str(shipped)
     if path is not None:
-        if not Path(path).is_file():
-            raise RecctlError(f"bootstrap config {path} does not exist",
-                              "pass an existing YAML file")
-        given = yaml.safe_load(Path(path).read_text()) or {}
-        if not isinstance(given, dict):
-            raise RecctlError(f"{path}: expected a mapping of keys", "see config/bootstrap.yml")
+        given = read_yaml(path, what="bootstrap config", example=EXAMPLE, empty_ok=True)
         if "arms" in given and "arm_shares" not in given:
             raw.pop("arm_shares", None)  # the shipped shares name the shipped arms
         raw.update(given)
@@ -150,15 +122,12 @@ def load_bootstrap_config(path: str | Path | None = None, **overrides: Any) -> B
         raw.pop("arm_shares", None)
     raw.update(overrides)
     nested = {k: raw.pop(k, None) or {} for k in ("world", "user_model", "train")}
-    hint = "fix the key named above; the keys and their defaults are in config/bootstrap.yml"
-    try:
-        config = BootstrapConfig(loop=LoopParams.model_validate(raw), **nested)
-    except ValidationError as exc:
-        lines = _problems(exc)
-        raise RecctlError(f"{source}: invalid bootstrap config\n  " + "\n  ".join(lines),
-                          hint) from None
-    problems = (_recommender_problems(config.loop.arms, "arms")
-                + _recommender_problems(config.loop.ab_arms, "ab_arms"))
+    hint = f"fix the key named above; the keys and their defaults are in {EXAMPLE}"
+    loop = validate(LoopParams, raw, source, what="bootstrap config", hint=hint)
+    config = validate(BootstrapConfig, {"loop": loop, **nested}, source,
+                      what="bootstrap config", hint=hint)
+    problems = (arm_problems(config.loop.arms, "arms")
+                + arm_problems(config.loop.ab_arms, "ab_arms"))
     if problems:
         raise RecctlError(f"{source}: invalid recommenders\n  " + "\n  ".join(problems),
                           "fix the arms' type/params (the experiment file's syntax)")

@@ -68,7 +68,7 @@ def report(
 
     Example: recctl report cache/contextualmod_vs_dssm/RUN --out reports/mine
     """
-    from recctl.analysis import build_report, render_terminal, write_outputs
+    from recctl.analysis import ReportOptions, build_report, render_terminal, write_outputs
     from recctl.analysis.engine import EngineUnavailable, choose_engine
     from recctl.analysis.loading import stored_experiment
     from recctl.errors import RecctlError
@@ -87,19 +87,19 @@ def report(
         err.print(f"Error: {exc.message}", markup=False, highlight=False)
         err.print(f"hint: {exc.hint}", markup=False, highlight=False)
         raise typer.Exit(2) from None
-    result = build_report(
-        paths, experiment=experiment, control=control or spec.control,
-        metrics=metric or spec.metrics, primary_metric=primary_metric or spec.primary_metric,
-        alpha=alpha if alpha is not None else spec.alpha,
-        correction=chosen_correction,  # type: ignore[arg-type]
-        aa=aa, seed=seed,
+    options = ReportOptions.from_spec(
+        spec, experiment=experiment, correction=chosen_correction, aa=aa, seed=seed,
+        engine=chosen_engine, expected_arms=stored.arms if stored else None,
+        # unless flags name them, the stored guardrails among the metrics compared
         guardrails=guardrail if guardrail is not None
-        else [g for g in spec.guardrails if g in (metric or spec.metrics)],
-        expected_arms=stored.arms if stored else None,
-        pre_period=pre_period or ([spec.pre_period] if spec.pre_period else None),
-        cuped=_cuped_mode(cuped) if cuped is not None else spec.cuped,
-        engine=chosen_engine,
-    )
+        else [g for g in spec.guardrails if g in (metric or spec.metrics)])
+    # A flag given overrides the stored `report:` block.
+    flags = {"control": control or None, "metrics": metric or None,
+             "primary_metric": primary_metric or None, "alpha": alpha,
+             "pre_period": pre_period or None,
+             "cuped": _cuped_mode(cuped) if cuped is not None else None}
+    options = options.replace(**{k: v for k, v in flags.items() if v is not None})
+    result = build_report(paths, options)
     formats = output_format or [f for f in spec.outputs if f != "terminal"]
     console = Console()
     if output_format or "terminal" in spec.outputs:

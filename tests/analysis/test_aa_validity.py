@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 import scipy.stats as ss
 
+from recctl.analysis.build import hash_halves
 from recctl.analysis.compare import compare_arms
 from recctl.analysis.metrics import user_metrics
-from recctl.analysis.report import hash_halves
 from recctl.constants import METRICS
 from recctl.eventlog import read_events
 from recctl.stats.settings import ReportSettings

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from recctl.analysis.report import build_report
+from recctl.analysis.build import build_report
 from recctl.eventlog import (
     ReadSummary,
     dumps_event,

@@ -12,9 +12,10 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from recctl.analysis import build_report, render_terminal, write_outputs
+from recctl.analysis import ReportOptions, build_report, render_terminal, write_outputs
 from recctl.cli.main import app
 from recctl.errors import RecctlError
+from recctl.spec import ReportSpec
 from recctl.synthetic import generate_events, write_logs
 
 
@@ -52,6 +53,24 @@ def test_correction_none_is_the_course_rule(ab_logs: Path) -> None:
     assert raw.metrics == ["mean_time_per_session", "time"]  # the primary is always in
 
 
+def test_options_are_passed_whole(ab_logs: Path) -> None:
+    # An experiment file's report block, then a change: the same report as the keywords.
+    spec = ReportSpec(metrics=["time", "sessions"], primary_metric="time", alpha=0.01,
+                      correction="none")
+    options = ReportOptions.from_spec(spec, control="T1")
+    assert (options.metrics, options.alpha, options.correction, options.control) == (
+        ("time", "sessions"), 0.01, "none", "T1")
+    by_options = build_report([ab_logs], options)
+    by_keywords = build_report([ab_logs], metrics=["time", "sessions"], primary_metric="time",
+                               alpha=0.01, correction="none", control="T1", guardrails=[])
+    pd.testing.assert_frame_equal(by_options.table, by_keywords.table)
+    assert by_options.control == "T1" and by_options.settings.alpha == 0.01
+    # A keyword changes the options given; a misspelt one is refused, not ignored.
+    assert build_report([ab_logs], options, alpha=0.05).settings.alpha == 0.05
+    with pytest.raises(TypeError, match="alhpa"):
+        build_report([ab_logs], options, alhpa=0.05)
+
+
 def test_srm_flags_a_constructed_imbalance(ab_events: pd.DataFrame, tmp_path: Path) -> None:
     # Drop a quarter of T1's users, as a crashing replica might.
     t1_users = ab_events.loc[ab_events["arm"] == "T1", "user"].unique()
@@ -75,7 +94,7 @@ def test_aa_mode_splits_users_by_a_hash(ab_logs: Path) -> None:
     assert not (other.users["arm"] == aa.users["arm"]).all()
     # A user's half does not depend on who else is in the logs.
     some = aa.users.iloc[::7]
-    from recctl.analysis.report import hash_halves
+    from recctl.analysis.build import hash_halves
     assert (hash_halves(some, 3)["arm"] == some["arm"]).all()
 
 

@@ -102,11 +102,28 @@ def test_bootstrap_refuses_a_folder_with_foreign_files(tmp_path: Path) -> None:
 def test_bad_bootstrap_config_names_the_key() -> None:
     with pytest.raises(RecctlError, match="unknown key"):
         load_bootstrap_config(episodes_per_dya=3)
-    with pytest.raises(RecctlError, match="arm_shares"):
+    with pytest.raises(RecctlError, match=r": arm_shares: must give a share >= 0 .* random, dssm"):
         load_bootstrap_config(arm_shares={"random": 1.0})
     with pytest.raises(RecctlError, match=r"arms\.x\.fallback\.type: unknown recommender"):
         load_bootstrap_config(arms={"x": {"type": "random", "fallback": {"type": "nope"}}})
-    with pytest.raises(RecctlError, match=r"ab_arms\.y\.params\.k"):
+    with pytest.raises(RecctlError, match=r"ab_arms\.y\.params\.k: .* \(got 0\)"):
         load_bootstrap_config(ab_arms={"y": {"type": "top_pop", "params": {"k": 0}}})
+    with pytest.raises(RecctlError, match=r"arms\.z\.params\.kk: unknown parameter.*artifact, k\)"):
+        load_bootstrap_config(arms={"z": {"type": "top_pop", "params": {"kk": 5}}})
     with pytest.raises(RecctlError, match="explore"):
         load_bootstrap_config(explore=2)
+
+
+def test_bootstrap_file_is_read_like_every_settings_file(tmp_path: Path) -> None:
+    # A key given twice is refused (plain YAML would keep the last one silently), the
+    # file's own name is in every error, and a missing file says so.
+    twice = tmp_path / "twice.yml"
+    twice.write_text("days: 1\nexplore: 0.2\ndays: 2\n")
+    with pytest.raises(RecctlError, match=r"twice\.yml: line 3: key 'days' appears twice"):
+        load_bootstrap_config(twice)
+    bad = tmp_path / "bad.yml"
+    bad.write_text("explore: 2\n")
+    with pytest.raises(RecctlError, match=r"bad\.yml: explore: .* \(got 2\)"):
+        load_bootstrap_config(bad)
+    with pytest.raises(RecctlError, match="not found"):
+        load_bootstrap_config(tmp_path / "missing.yml")
