@@ -40,6 +40,7 @@ def default_ab_arms(liked_threshold: float) -> dict[str, dict[str, Any]]:
     arms = default_arms(liked_threshold)
     return {
         "random": arms["random"], "top_pop": {"type": "top_pop"}, "dssm": arms["dssm"],
+        "lfm": {"type": "indexed", "params": {"artifact": "lfm"}, "fallback": {"type": "top_pop"}},
         "i2i": arms["i2i"],
         "i2i_diverse": {"type": "contextual", "params": {"artifact": "i2i_diverse"},
                         "fallback": {"type": "top_pop"}},

@@ -32,6 +32,16 @@ def world(
 
     The service never reads this folder; only the simulator does.
 
+    Every other knob is a key of config/world.yml (pass your own copy with --config),
+    whose comments say what each does to the verdicts: genres, genre_zipf and
+    centre_norm set how much finding a session's genre pays (DSSM, LFM, i2i and
+    top_pop against random); artist_norm how much more an artist's own tracks are
+    liked (sticky_artist, and how full of one artist i2i lists get, hence what
+    diversity buys); noise_norm how much a track deviates from its artist and genre
+    (all learned arms towards random); consume_bias_range and
+    consume_sharpness_range how hard and how sharp a listen is. See the effect in
+    seconds: python bench/world_calibration.py --bootstrap --config FILE.
+
     Example: recctl world --out data/default/world --tracks 50000 --users 10000 --seed 0
     """
     from recctl.sim.world_io import build_world, load_world_params

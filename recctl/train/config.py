@@ -35,7 +35,7 @@ class I2IParams(Settings):
 
 
 class LFMParams(Settings):
-    enabled: StrictBool = False
+    enabled: StrictBool = True
     dim: int = Field(32, ge=1)
     iterations: int = Field(8, ge=1)
     regularization: float = Field(0.1, ge=0)
