@@ -28,7 +28,7 @@ from recctl.topk import top_k_rows
 class DSSMParams(Settings):
     dim: int = Field(32, ge=1)
     epochs: int = Field(8, ge=0)
-    batch_size: int = Field(1024, ge=1)
+    batch_size: int = Field(512, ge=1)
     learning_rate: float = Field(0.01, gt=0)
     temperature: float = Field(0.1, gt=0)
     weight_decay: float = Field(0.0, ge=0)
