@@ -10,9 +10,11 @@ first builds a fresh data folder into a temporary directory (a world or training
 
 Every arm of the experiment file (default experiments/all-recommenders.yml) runs on the
 same simulated episodes in-process (recctl.bootstrap.ab_experiment); each row is the
-arm's mean session time and its effect against the control with a 95% interval (delta
-method on the ratio of means, the arms treated as independent samples, as in an A/B
-with different users). Then each arm against the next best one, to read the ordering.
+arm's mean time per session as the report counts it (the session's first track, always
+listened to in full, included: the simulator's session time + 1) and its effect against
+the control with a 95% interval (delta method on the ratio of means, the arms treated as
+independent samples, as in an A/B with different users). Then each arm against the next
+best one, to read the ordering.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from scipy import stats
 from recctl.bootstrap import ab_experiment, bootstrap, load_bootstrap_config
 
 ROOT = Path(__file__).resolve().parent.parent
+FIRST_TRACK = 1.0  # the report's session time counts the first track, listened in full
 
 
 def ratio_interval(t: dict, c: dict, z: float) -> tuple[float, float, float]:
@@ -40,20 +43,32 @@ def ratio_interval(t: dict, c: dict, z: float) -> tuple[float, float, float]:
     return ratio - 1, ratio * (1 - z * rel) - 1, ratio * (1 + z * rel) - 1
 
 
-def pointed_experiment(experiment: Path, data: Path, tmp: Path) -> Path:
-    """A copy of the experiment file whose `data:` is `data`."""
+def pointed_experiment(experiment: Path, data: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the experiment file whose `data:` is `data`, and each arm's label."""
     raw = yaml.safe_load(experiment.read_text())
     raw["data"] = str(data.resolve())
+    held = {p.stem for p in (data / "artifacts").glob("*.json")}
+    for key, spec in list(raw["arms"].items()):
+        needed = {v for k, v in (spec.get("params") or {}).items()
+                  if k in ("artifact", "user_list", "i2i")}
+        if needed - held:  # e.g. an older data folder without `lfm`
+            print(f"arm {key} left out: {data} has no artifact {', '.join(needed - held)}")
+            del raw["arms"][key]
+    # The hash wants C, T1, T2, ... in order: renumber, remembering the file's names.
+    names = ["C"] + [f"T{i}" for i in range(1, len(raw["arms"]))]
+    raw["arms"] = {new: {**spec, "x-name": old}
+                   for new, (old, spec) in zip(names, raw["arms"].items(), strict=True)}
     raw.pop("artifacts", None)
     raw.pop("world", None)
     path = tmp / experiment.name
+    labels = {key: _label(spec.pop("x-name"), spec) for key, spec in raw["arms"].items()}
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
+    return path, labels
 
 
 def table(rows: dict[str, dict], control: str, z: float) -> None:
     c = rows[control]
-    print(f"{'arm':18s} {'session time':>14s} {'steps':>6s}   effect vs {control} [95% interval]")
+    print(f"{'arm':18s} {'time/session':>14s} {'steps':>6s}   effect vs {control} [95% interval]")
     for name, row in rows.items():
         line = f"{name:18s} {row['session_time']:7.3f} ± {row['session_time_se']:.3f} " \
                f"{row['steps']:6.2f}"
@@ -93,16 +108,16 @@ def main() -> None:
                                force=True, console=Console(stderr=True))
             timings = {k: round(v, 1) for k, v in result.manifest["timings"].items()}
             print(f"bootstrap: {time.perf_counter() - clock:.1f} s, stages done at {timings}")
-        experiment = pointed_experiment(args.experiment, data, Path(tmp))
+        experiment, labels = pointed_experiment(args.experiment, data, Path(tmp))
         control = yaml.safe_load(experiment.read_text()).get("report", {}).get("control", "C")
         for seed in args.seeds:
             clock = time.perf_counter()
             rows = ab_experiment(experiment, episodes=args.episodes, seed=seed)
-            arms = yaml.safe_load(experiment.read_text())["arms"]
-            named = {_label(k, arms[k]): v for k, v in rows.items()}
+            named = {labels[k]: {**v, "session_time": v["session_time"] + FIRST_TRACK}
+                     for k, v in rows.items()}
             print(f"\n{data} · seed {seed} · {args.episodes:,} episodes an arm "
                   f"· {time.perf_counter() - clock:.1f} s")
-            table(named, _label(control, arms[control]), z)
+            table(named, labels[control], z)
 
 
 def _label(key: str, spec: dict) -> str:
