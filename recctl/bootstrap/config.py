@@ -60,7 +60,7 @@ class LoopParams(BaseModel):
     explore: float = Field(0.1, ge=0.0, le=1.0)
     liked_threshold: float = Field(LIKED_THRESHOLD, ge=0.0, le=1.0,
                                    description="contextual_mod's in the default arms")
-    daily_dssm_epochs: int = Field(3, ge=1)
+    daily_dssm_epochs: int = Field(5, ge=1)
     old_positives_sample: float = Field(1.0, ge=0.0, le=1.0)
     ab_episodes: int = Field(10_000, ge=2)
     ab_arms: dict[str, RecommenderSpec] = Field(default_factory=dict)
