@@ -32,15 +32,16 @@ def world(
 
     The service never reads this folder; only the simulator does.
 
-    Every other knob is a key of config/world.yml (pass your own copy with --config),
-    whose comments say what each does to the verdicts: genres, genre_zipf and
-    centre_norm set how much finding a session's genre pays (DSSM, LFM, i2i and
-    top_pop against random); artist_norm how much more an artist's own tracks are
-    liked (sticky_artist, and how full of one artist i2i lists get, hence what
-    diversity buys); noise_norm how much a track deviates from its artist and genre
-    (all learned arms towards random); consume_bias_range and
-    consume_sharpness_range how hard and how sharp a listen is. See the effect in
-    seconds: python bench/world_calibration.py --bootstrap --config FILE.
+    Other knobs: keys of config/world.yml (or your copy, --config); its comments
+    say what each does to the verdicts:
+
+    genres, genre_zipf, centre_norm: how much finding the session's genre pays
+    artist_norm: how much more an artist's own tracks are liked (sticky_artist)
+    noise_norm: how far a track strays from its artist and genre (all arms)
+    consume_bias_range, consume_sharpness_range: how hard, how sharp a listen is
+
+    See a knob's effect: python bench/world_calibration.py --bootstrap --config F
+    (F: a bootstrap file whose world: section overrides config/world.yml).
 
     Example: recctl world --out data/default/world --tracks 50000 --users 10000 --seed 0
     """
