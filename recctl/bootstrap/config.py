@@ -41,6 +41,7 @@ def default_ab_arms(liked_threshold: float) -> dict[str, dict[str, Any]]:
     arms = default_arms(liked_threshold)
     return {
         "random": arms["random"], "top_pop": {"type": "top_pop"}, "dssm": arms["dssm"],
+        "lfm": {"type": "indexed", "params": {"artifact": "lfm"}, "fallback": {"type": "top_pop"}},
         "i2i": arms["i2i"],
         "i2i_diverse": {"type": "contextual", "params": {"artifact": "i2i_diverse"},
                         "fallback": {"type": "top_pop"}},
@@ -59,8 +60,8 @@ class LoopParams(Settings):
     explore: float = Field(0.1, ge=0.0, le=1.0)
     liked_threshold: float = Field(LIKED_THRESHOLD, ge=0.0, le=1.0,
                                    description="contextual_mod's in the default arms")
-    daily_dssm_epochs: int = Field(3, ge=1)
-    old_positives_sample: float = Field(0.25, ge=0.0, le=1.0)
+    daily_dssm_epochs: int = Field(5, ge=1)
+    old_positives_sample: float = Field(1.0, ge=0.0, le=1.0)
     ab_episodes: int = Field(10_000, ge=2)
     ab_arms: dict[str, RecommenderSpec] = Field(default_factory=dict)
 

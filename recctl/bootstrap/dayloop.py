@@ -82,7 +82,10 @@ def run_day_loop(
     result = simulate_in_process(world, user_model, cold, episodes=params.cold_start_episodes,
                                  seed=seed, day=0, log_path=path)
     parts = [_read_day(path)]
-    trained = fit_all(parts[0], catalog.artist_of, train_config, rng)
+    # LFM serves no arm of the loop: it is fitted once, with the last day's models.
+    enabled = train_config.lfm.enabled
+    trained = fit_all(parts[0], catalog.artist_of, train_config, rng,
+                      lfm=enabled and params.days == 0)
     stats.append({"day": 0, "episodes": params.cold_start_episodes,
                   "lines": result.lines_written,
                   "session_time": {"random": float(result.session_time.mean())},
@@ -111,7 +114,8 @@ def run_day_loop(
         rows = np.concatenate([old_rows, np.arange(len(old), len(listens))])
         trained = fit_all(listens, catalog.artist_of, train_config, rng,
                           warm_dssm=trained.dssm, dssm_rows=rows,
-                          dssm_epochs=params.daily_dssm_epochs)
+                          dssm_epochs=params.daily_dssm_epochs,
+                          lfm=enabled and day == params.days)
         stats.append({"day": day, "episodes": params.episodes_per_day,
                       "lines": result.lines_written,
                       "session_time": _mean_by_arm(result, arm_of_episode, names),

@@ -32,6 +32,17 @@ def world(
 
     The service never reads this folder; only the simulator does.
 
+    Other knobs: keys of config/world.yml (or your copy, --config); its comments
+    say what each does to the verdicts:
+
+    genres, genre_zipf, centre_norm: how much finding the session's genre pays
+    artist_norm: how much more an artist's own tracks are liked (sticky_artist)
+    noise_norm: how far a track strays from its artist and genre (all arms)
+    consume_bias_range, consume_sharpness_range: how hard, how sharp a listen is
+
+    See a knob's effect: python bench/world_calibration.py --bootstrap --config F
+    (F: a bootstrap file whose world: section overrides config/world.yml).
+
     Example: recctl world --out data/default/world --tracks 50000 --users 10000 --seed 0
     """
     from recctl.sim.world_io import build_world, load_world_params

@@ -35,9 +35,9 @@ class I2IParams(Settings):
 
 
 class LFMParams(Settings):
-    enabled: StrictBool = False
+    enabled: StrictBool = True
     dim: int = Field(32, ge=1)
-    iterations: int = Field(8, ge=1)
+    iterations: int = Field(5, ge=1)
     regularization: float = Field(0.1, ge=0)
     alpha: float = Field(10.0, ge=0)
     top_n: int = Field(100, ge=1)

@@ -28,7 +28,7 @@ from recctl.topk import top_k_rows
 class DSSMParams(Settings):
     dim: int = Field(32, ge=1)
     epochs: int = Field(8, ge=0)
-    batch_size: int = Field(1024, ge=1)
+    batch_size: int = Field(512, ge=1)
     learning_rate: float = Field(0.01, gt=0)
     temperature: float = Field(0.1, gt=0)
     weight_decay: float = Field(0.0, ge=0)
@@ -78,6 +78,23 @@ def _normalise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _back_through_norm(unit: np.ndarray, norm: np.ndarray, grad: np.ndarray) -> np.ndarray:
     return (grad - unit * (unit * grad).sum(axis=1, keepdims=True)) / norm
+
+
+def _duplicate_pairs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) of every pair of different positions holding the same id.
+
+    Few ids repeat in a batch, so this beats an n x n comparison."""
+    order = np.argsort(ids, kind="stable")
+    ordered = ids[order]
+    repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
+    if repeated.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    values = np.unique(ordered[repeated])
+    positions = [np.flatnonzero(ids == v) for v in values]
+    rows = np.concatenate([np.repeat(q, len(q)) for q in positions])
+    cols = np.concatenate([np.tile(q, len(q)) for q in positions])
+    keep = rows != cols
+    return rows[keep], cols[keep]
 
 
 def _scatter(index: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,22 +166,21 @@ class TwoTower:
         assert self.users is not None and self.items is not None
         uh, un = _normalise(self.users.w[ub])
         vh, vn = _normalise(self.items.w[ib])
-        scores = (uh @ vh.T) / p.temperature
+        scores = (uh * np.float32(1.0 / p.temperature)) @ vh.T
         if p.logq:
             scores -= log_q[ib][None, :]
         n = len(ib)
-        duplicate = ib[None, :] == ib[:, None]  # the same item elsewhere is no negative
-        np.fill_diagonal(duplicate, False)
-        scores[duplicate] = -np.inf
+        rows, cols = _duplicate_pairs(ib)  # the same item elsewhere is no negative
+        scores[rows, cols] = -np.inf
         scores -= scores.max(axis=1, keepdims=True)
-        prob = np.exp(scores)
+        prob = np.exp(scores, out=scores)
         prob /= prob.sum(axis=1, keepdims=True)
         loss = float(-np.log(np.maximum(np.diagonal(prob), 1e-12)).mean())
         grad = prob
         grad[np.arange(n), np.arange(n)] -= 1.0
-        grad /= n
-        g_u = _back_through_norm(uh, un, (grad @ vh) / p.temperature)
-        g_v = _back_through_norm(vh, vn, (grad.T @ uh) / p.temperature)
+        grad *= np.float32(1.0 / (n * p.temperature))
+        g_u = _back_through_norm(uh, un, grad @ vh)
+        g_v = _back_through_norm(vh, vn, grad.T @ uh)
         return loss, g_u, g_v
 
     def _batch(self, ub: np.ndarray, ib: np.ndarray, log_q: np.ndarray) -> float:

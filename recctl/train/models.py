@@ -41,11 +41,13 @@ def fit_all(
     warm_dssm: TwoTower | None = None,
     dssm_rows: np.ndarray | None = None,
     dssm_epochs: int | None = None,
+    lfm: bool | None = None,
 ) -> Trained:
     """Top tracks, i2i, i2i_diverse, DSSM (and LFM when enabled) from the same listens.
 
     `warm_dssm` continues yesterday's model; `dssm_rows` restricts DSSM to those listen
     rows (e.g. today's plus a sample of older days) and `dssm_epochs` overrides epochs.
+    `lfm` overrides `config.lfm.enabled` (the bootstrap fits it on the last day only).
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -81,7 +83,7 @@ def fit_all(
     users: dict[str, tuple[np.ndarray, np.ndarray]] = {"dssm": model.recommend()}
     timings["dssm"] = time.perf_counter() - clock
 
-    if config.lfm.enabled:
+    if config.lfm.enabled if lfm is None else lfm:
         clock = time.perf_counter()
         q = config.lfm
         users["lfm"] = train_lfm(

@@ -45,7 +45,7 @@ def test_bootstrap_lays_out_world_logs_artifacts_and_manifest(built: Path) -> No
         "day-001",
     ]
     art = ArtifactSet(built / "artifacts")
-    assert {"tracks", "top_tracks", "i2i", "i2i_diverse", "dssm"} <= set(art.names())
+    assert {"tracks", "top_tracks", "i2i", "i2i_diverse", "dssm", "lfm"} <= set(art.names())
     assert len(list(art.tracks())) == 3000
     manifest = orjson.loads((built / "manifest.json").read_bytes())
     ab = manifest["in_process_ab"]
@@ -56,6 +56,10 @@ def test_bootstrap_lays_out_world_logs_artifacts_and_manifest(built: Path) -> No
     assert set(manifest["days"][1]["session_time"]) == {"random", "dssm", "i2i",
                                                         "contextual_mod", "fresh"}
     assert ab["fresh"]["session_time"] > ab["random"]["session_time"]
+    assert ab["lfm"]["session_time"] > ab["random"]["session_time"]
+    # LFM serves no arm of the loop, so it is fitted on the last day only: yesterday's
+    # models, scored on day 1, hold none.
+    assert "lfm" not in {row["artifact"] for row in manifest["days"][1]["evaluation"]}
 
 
 def test_an_experiments_arms_with_a_user_class_ab_tested_in_process(built: Path,

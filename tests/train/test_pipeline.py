@@ -23,7 +23,7 @@ def _quiet() -> Console:
 def test_train_writes_a_complete_artifact_set(synthetic_logs: Path, tmp_path: Path) -> None:
     result = train([synthetic_logs], tmp_path / "art", seed=3, config=FAST, console=_quiet())
     art = ArtifactSet(result.out)
-    assert set(art.names()) == {"tracks", "top_tracks", "i2i", "i2i_diverse", "dssm"}
+    assert set(art.names()) == {"tracks", "top_tracks", "i2i", "i2i_diverse", "dssm", "lfm"}
     assert len(art.top_tracks()) == 100
     lists = dict(art.user_lists("dssm"))
     assert len(lists) == 300 and all(len(v) == 100 for v in lists.values())

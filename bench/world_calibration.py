@@ -1,0 +1,131 @@
+"""The all-recommenders table in-process, in seconds: how the world ranks the recommenders.
+
+    python bench/world_calibration.py [--data DIR] [--episodes N] [--seeds 7 8]
+    python bench/world_calibration.py --bootstrap [--config my-bootstrap.yml] [--seed 0]
+
+Without --bootstrap it reuses a data folder (world + artifacts, default data/default), so
+a change to the recommenders or the user model shows in a few seconds. With --bootstrap it
+first builds a fresh data folder into a temporary directory (a world or training knob:
+~1.5 min for the defaults) and keeps it if --out is given.
+
+Every arm of the experiment file (default experiments/all-recommenders.yml) runs on the
+same simulated episodes in-process (recctl.bootstrap.ab_experiment); each row is the
+arm's mean time per session as the report counts it (the session's first track, always
+listened to in full, included: the simulator's session time + 1) and its effect against
+the control with a 95% interval (delta method on the ratio of means, the arms treated as
+independent samples, as in an A/B with different users). Then each arm against the next
+best one, to read the ordering.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from scipy import stats
+
+from recctl.bootstrap import ab_experiment, bootstrap, load_bootstrap_config
+
+ROOT = Path(__file__).resolve().parent.parent
+FIRST_TRACK = 1.0  # the report's session time counts the first track, listened in full
+
+
+def ratio_interval(t: dict, c: dict, z: float) -> tuple[float, float, float]:
+    """Effect t/c - 1 and its interval by the delta method."""
+    ratio = t["session_time"] / c["session_time"]
+    rel = math.hypot(t["session_time_se"] / t["session_time"],
+                     c["session_time_se"] / c["session_time"])
+    return ratio - 1, ratio * (1 - z * rel) - 1, ratio * (1 + z * rel) - 1
+
+
+def pointed_experiment(experiment: Path, data: Path, tmp: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the experiment file whose `data:` is `data`, and each arm's label."""
+    raw = yaml.safe_load(experiment.read_text())
+    raw["data"] = str(data.resolve())
+    held = {p.stem for p in (data / "artifacts").glob("*.json")}
+    for key, spec in list(raw["arms"].items()):
+        needed = {v for k, v in (spec.get("params") or {}).items()
+                  if k in ("artifact", "user_list", "i2i")}
+        if needed - held:  # e.g. an older data folder without `lfm`
+            print(f"arm {key} left out: {data} has no artifact {', '.join(needed - held)}")
+            del raw["arms"][key]
+    # The hash wants C, T1, T2, ... in order: renumber, remembering the file's names.
+    names = ["C"] + [f"T{i}" for i in range(1, len(raw["arms"]))]
+    raw["arms"] = {new: {**spec, "x-name": old}
+                   for new, (old, spec) in zip(names, raw["arms"].items(), strict=True)}
+    raw.pop("artifacts", None)
+    raw.pop("world", None)
+    path = tmp / experiment.name
+    labels = {key: _label(spec.pop("x-name"), spec) for key, spec in raw["arms"].items()}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path, labels
+
+
+def table(rows: dict[str, dict], control: str, z: float) -> None:
+    c = rows[control]
+    print(f"{'arm':18s} {'time/session':>14s} {'steps':>6s}   effect vs {control} [95% interval]")
+    for name, row in rows.items():
+        line = f"{name:18s} {row['session_time']:7.3f} ± {row['session_time_se']:.3f} " \
+               f"{row['steps']:6.2f}"
+        if name != control:
+            eff, lo, hi = ratio_interval(row, c, z)
+            line += f"   {eff:+7.1%} [{lo:+.1%}, {hi:+.1%}]"
+        print(line)
+    ranked = sorted(rows, key=lambda n: rows[n]["session_time"])
+    print("ordering, each arm against the one just below it:")
+    for low, high in zip(ranked, ranked[1:], strict=False):
+        eff, lo, hi = ratio_interval(rows[high], rows[low], z)
+        tie = "  (tied)" if lo <= 0 <= hi else ""
+        print(f"  {high:>16s} vs {low:16s} {eff:+7.1%} [{lo:+.1%}, {hi:+.1%}]{tie}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=ROOT / "data" / "default")
+    parser.add_argument("--experiment", type=Path,
+                        default=ROOT / "experiments" / "all-recommenders.yml")
+    parser.add_argument("--episodes", type=int, default=10_000, help="episodes per arm")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7],
+                        help="simulation seeds (one table each)")
+    parser.add_argument("--bootstrap", action="store_true",
+                        help="bootstrap a fresh data folder first (into --out or a temp dir)")
+    parser.add_argument("--config", type=Path, default=None, help="bootstrap config file")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap (world) seed")
+    parser.add_argument("--out", type=Path, default=None, help="keep the bootstrapped folder")
+    args = parser.parse_args()
+    z = float(stats.norm.ppf(0.975))
+    with tempfile.TemporaryDirectory(prefix="world-calibration-") as tmp:
+        data = args.data
+        if args.bootstrap:
+            data = args.out or Path(tmp) / "data"
+            clock = time.perf_counter()
+            result = bootstrap(data, seed=args.seed, config=load_bootstrap_config(args.config),
+                               force=True, console=Console(stderr=True))
+            timings = {k: round(v, 1) for k, v in result.manifest["timings"].items()}
+            print(f"bootstrap: {time.perf_counter() - clock:.1f} s, stages done at {timings}")
+        experiment, labels = pointed_experiment(args.experiment, data, Path(tmp))
+        control = yaml.safe_load(experiment.read_text()).get("report", {}).get("control", "C")
+        for seed in args.seeds:
+            clock = time.perf_counter()
+            rows = ab_experiment(experiment, episodes=args.episodes, seed=seed)
+            named = {labels[k]: {**v, "session_time": v["session_time"] + FIRST_TRACK}
+                     for k, v in rows.items()}
+            print(f"\n{data} · seed {seed} · {args.episodes:,} episodes an arm "
+                  f"· {time.perf_counter() - clock:.1f} s")
+            table(named, labels[control], z)
+
+
+def _label(key: str, spec: dict) -> str:
+    params = spec.get("params") or {}
+    detail = params.get("artifact") or params.get("user_list") or ""
+    kind = spec["type"] if not detail else f"{spec['type']}:{detail}"
+    return f"{key} {kind}"[:18]
+
+
+if __name__ == "__main__":
+    main()
