@@ -10,10 +10,12 @@ random recommendations the order of two liked tracks carries no signal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from typing_extensions import Unpack
 
 from recctl.train.listens import Listens
 
@@ -42,10 +44,10 @@ class ItemLists:
 def cooccurrence(
     listens: Listens,
     *,
-    window: int,
-    decay: float,
-    weight_anchor: bool,
-    symmetric: bool,
+    window: int = 10,
+    decay: float = 1.0,
+    weight_anchor: bool = True,
+    symmetric: bool = True,
     min_time: float = 0.0,
 ) -> tuple[np.ndarray, sp.csr_matrix]:
     """(track ids, weighted co-occurrence matrix over their indices).
@@ -100,53 +102,33 @@ def _to_lists(ids: np.ndarray, entries: pd.DataFrame, k: int) -> ItemLists:
     return ItemLists(ids[anchors].astype(np.int64), lists)
 
 
-def item_to_item(
-    listens: Listens,
-    *,
-    k: int = 100,
-    window: int = 10,
-    decay: float = 1.0,
-    weight_anchor: bool = True,
-    symmetric: bool = True,
-    min_time: float = 0.0,
-) -> ItemLists:
+class Shape(TypedDict, total=False):
+    """How co-listens are counted: `cooccurrence`'s options, shared by both list kinds."""
+
+    window: int
+    decay: float
+    weight_anchor: bool
+    symmetric: bool
+    min_time: float
+
+
+def _ranked(listens: Listens, shape: Shape) -> tuple[np.ndarray, pd.DataFrame]:
+    ids, matrix = cooccurrence(listens, **shape)
+    return ids, _ranked_entries(matrix, ids)
+
+
+def item_to_item(listens: Listens, *, k: int = 100, **shape: Unpack[Shape]) -> ItemLists:
     """The top-k co-listened tracks of every track that has any."""
-    ids, matrix = cooccurrence(
-        listens,
-        window=window,
-        decay=decay,
-        weight_anchor=weight_anchor,
-        symmetric=symmetric,
-        min_time=min_time,
-    )
-    return _to_lists(ids, _ranked_entries(matrix, ids), k)
+    return _to_lists(*_ranked(listens, shape), k)
 
 
-def diversify(
-    listens: Listens,
-    artist_of: np.ndarray,
-    *,
-    k: int = 100,
-    per_artist: int = 5,
-    window: int = 10,
-    decay: float = 1.0,
-    weight_anchor: bool = True,
-    symmetric: bool = True,
-    min_time: float = 0.0,
-) -> ItemLists:
+def diversify(listens: Listens, artist_of: np.ndarray, *, k: int = 100, per_artist: int = 5,
+              **shape: Unpack[Shape]) -> ItemLists:
     """Like `item_to_item`, with at most `per_artist` tracks of one artist in a list.
 
     `artist_of[track]` is an artist code; tracks outside it count as their own artist.
     """
-    ids, matrix = cooccurrence(
-        listens,
-        window=window,
-        decay=decay,
-        weight_anchor=weight_anchor,
-        symmetric=symmetric,
-        min_time=min_time,
-    )
-    entries = _ranked_entries(matrix, ids)
+    ids, entries = _ranked(listens, shape)
     cand = entries["cand"].to_numpy()
     known = cand < len(artist_of)
     artist = np.where(known, artist_of[np.minimum(cand, len(artist_of) - 1)], -2 - cand)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from recctl.train.config import TrainConfig
 from recctl.train.dssm import TwoTower, train_dssm
 from recctl.train.evaluate import evaluate
-from recctl.train.item2item import ItemLists, diversify, item_to_item
+from recctl.train.item2item import ItemLists, Shape, diversify, item_to_item
 from recctl.train.lfm import train_lfm
 from recctl.train.listens import Listens
 from recctl.train.toplist import top_tracks
@@ -56,7 +55,7 @@ def fit_all(
 
     clock = time.perf_counter()
     p = config.i2i
-    shape: dict[str, Any] = dict(
+    shape = Shape(
         window=p.window,
         decay=p.decay,
         weight_anchor=p.weight_anchor,
