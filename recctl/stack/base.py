@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 from rich.console import Console
 
 from recctl.errors import RecctlError
+from recctl.eventlog import LOG_BASENAME
 from recctl.spec import LoadedExperiment
 
 STATE_FILE = "state.json"
@@ -46,6 +47,13 @@ def write_private(path: Path, text: str) -> None:
     with os.fdopen(fd, "w") as out:
         out.write(text)
     os.replace(tmp, path)
+
+
+def replica_log_files(folder: Path) -> list[Path]:
+    """What fetch copies of a replica's log folder: the event log, its rotated files and
+    the writer's sidecar, as regular files only (a symlink could point anywhere)."""
+    return [path for path in sorted(folder.iterdir())
+            if path.name.startswith(LOG_BASENAME) and path.is_file() and not path.is_symlink()]
 
 
 @dataclass

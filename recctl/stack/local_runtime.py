@@ -12,13 +12,20 @@ Each process is a ManagedProcess (recctl.stack.managed); state.json keeps its re
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from rich.console import Console
 
 from recctl.errors import RecctlError
 from recctl.spec import LoadedExperiment
-from recctl.stack.base import ComponentStatus, ReplicaInfo, RunState, private_dir
+from recctl.stack.base import (
+    ComponentStatus,
+    ReplicaInfo,
+    RunState,
+    private_dir,
+    replica_log_files,
+)
 from recctl.stack.managed import ManagedProcess
 from recctl.stack.nginx import NginxProcess, want_nginx
 from recctl.stack.probes import check_port_free, free_port, http_probe, http_url, poll
@@ -151,12 +158,9 @@ class LocalRuntime:
         if not source.is_dir():
             raise RecctlError(f"{replica.name}: log folder {source} is missing",
                               "was the run folder moved or cleaned? nothing to fetch")
-        for path in sorted(source.iterdir()):
-            # Regular files only: a symlink could point anywhere on the machine.
-            if path.name.startswith("data.json") and path.is_file() and not path.is_symlink():
-                with open(path, "rb") as src, open(dest / path.name, "wb") as out:
-                    while block := src.read(1 << 20):
-                        out.write(block)
+        for path in replica_log_files(source):
+            with open(path, "rb") as src, open(dest / path.name, "wb") as out:
+                shutil.copyfileobj(src, out)
 
 
 def _attach(record: dict, name: str) -> ManagedProcess:

@@ -25,8 +25,7 @@ from typing import Any
 import ray
 
 from recctl.errors import RecctlError
-from recctl.eventlog import LOG_BASENAME  # data.json, its rotated files, the sidecar
-from recctl.stack.base import private_dir, write_private
+from recctl.stack.base import private_dir, replica_log_files, write_private
 from recctl.stack.managed import ManagedProcess
 from recctl.stack.redis_server import RedisServer
 from recctl.stack.replica_process import ReplicaProcess
@@ -130,10 +129,8 @@ class ProcessOwner:
                               "was this replica started? nothing to fetch")
         archive_path = self.home / ARCHIVE
         with tarfile.open(archive_path, mode="w") as archive:
-            for path in sorted(self.log_dir.iterdir()):
-                if (path.name.startswith(LOG_BASENAME) and not path.is_symlink()
-                        and path.is_file()):
-                    archive.add(path, arcname=path.name, recursive=False)
+            for path in replica_log_files(self.log_dir):
+                archive.add(path, arcname=path.name, recursive=False)
         return archive_path.stat().st_size
 
     def read_part(self, offset: int, size: int) -> bytes:
