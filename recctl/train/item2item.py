@@ -8,8 +8,8 @@ random recommendations the order of two liked tracks carries no signal.
 
 A listen's time is first divided by `repeat_discount ** plays`, `plays` being the earlier
 listens of the same artist in its session: users tire of an artist within a session
-(the course's user model: x0.8 a play), so a second track of an artist listened to 0.75
-was liked as much as a first one listened to in full. Without this (1.0) no follow-up of
+(the course's user model: x0.8 a play), so with 0.8 a second track of an artist listened
+to 0.8 was liked as much as a first one listened to in full. Without this (1.0) no follow-up of
 the same artist passes `min_time` 0.9 and i2i lists never hold an artist's other tracks.
 """
 
