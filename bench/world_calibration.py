@@ -14,7 +14,9 @@ arm's mean time per session as the report counts it (the session's first track, 
 listened to in full, included: the simulator's session time + 1) and its effect against
 the control with a 95% interval (delta method on the ratio of means, the arms treated as
 independent samples, as in an A/B with different users). Then each arm against the next
-best one, to read the ordering.
+best one, to read the ordering. First it prints what the item lists are made of: the
+share of their tracks by the anchor's artist (what i2i_diverse's per-artist cap acts on)
+and in the anchor's genre.
 """
 
 from __future__ import annotations
@@ -25,11 +27,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rich.console import Console
 from scipy import stats
 
 from recctl.bootstrap import ab_experiment, bootstrap, load_bootstrap_config
+from recctl.recommenders import MemoryStore
+from recctl.sim.world_io import load_world
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_TRACK = 1.0  # the report's session time counts the first track, listened in full
@@ -64,6 +69,26 @@ def pointed_experiment(experiment: Path, data: Path, tmp: Path) -> tuple[Path, d
     labels = {key: _label(spec.pop("x-name"), spec) for key, spec in raw["arms"].items()}
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path, labels
+
+
+def list_composition(data: Path) -> None:
+    """Per item list: anchors, mean length, share by the anchor's artist / in its genre."""
+    world = load_world(data / "world")
+    store = MemoryStore.from_artifacts(data / "artifacts")
+    for name, lists in sorted(store.item_tables.items()):
+        anchors = np.arange(world.n_tracks)
+        candidates, lengths = lists.rows(anchors)
+        anchors, candidates, lengths = anchors[lengths > 0], candidates[lengths > 0], \
+            lengths[lengths > 0]
+        valid = np.arange(candidates.shape[1])[None, :] < lengths[:, None]
+        picked = np.where(valid, candidates, 0)
+        artist = (world.track_artist[picked] == world.track_artist[anchors][:, None]) & valid
+        line = (f"item list {name}: {len(anchors):,} anchors, {lengths.mean():.1f} tracks "
+                f"each, {artist.sum() / valid.sum():.1%} by the anchor's artist")
+        if world.track_genre is not None:
+            genre = (world.track_genre[picked] == world.track_genre[anchors][:, None]) & valid
+            line += f", {genre.sum() / valid.sum():.1%} in its genre"
+        print(line)
 
 
 def table(rows: dict[str, dict], control: str, z: float) -> None:
@@ -108,6 +133,7 @@ def main() -> None:
                                force=True, console=Console(stderr=True))
             timings = {k: round(v, 1) for k, v in result.manifest["timings"].items()}
             print(f"bootstrap: {time.perf_counter() - clock:.1f} s, stages done at {timings}")
+        list_composition(data)
         experiment, labels = pointed_experiment(args.experiment, data, Path(tmp))
         control = yaml.safe_load(experiment.read_text()).get("report", {}).get("control", "C")
         for seed in args.seeds:

@@ -5,6 +5,12 @@ same matrix). For each pair of listens (a, b) in one session, b at most `window`
 after a, b gains `time_b` (times `time_a` when `weight_anchor`, so a skipped anchor
 says little), decayed by distance. `symmetric` also counts b -> a: in logs from
 random recommendations the order of two liked tracks carries no signal.
+
+A listen's time is first divided by `repeat_discount ** plays`, `plays` being the earlier
+listens of the same artist in its session: users tire of an artist within a session
+(the course's user model: x0.8 a play), so with 0.8 a second track of an artist listened
+to 0.8 was liked as much as a first one listened to in full. Without this (1.0) no follow-up of
+the same artist passes `min_time` 0.9 and i2i lists never hold an artist's other tracks.
 """
 
 from __future__ import annotations
@@ -41,23 +47,48 @@ class ItemLists:
         return table
 
 
+def fresh_times(listens: Listens, artist_of: np.ndarray | None,
+                repeat_discount: float = 1.0) -> np.ndarray:
+    """Listen times as if each artist were fresh in the session: time / discount ** plays,
+    capped at 1 (`plays`: earlier listens of the artist in the session; tracks outside
+    `artist_of`, or with artist -1, count as their own artist)."""
+    if artist_of is None or repeat_discount >= 1.0 or len(listens) == 0:
+        return listens.time
+    artist = _artists(listens.track, artist_of)
+    plays = pd.DataFrame({"session": listens.session, "artist": artist}).groupby(
+        ["session", "artist"], sort=False).cumcount().to_numpy()
+    return np.minimum(1.0, listens.time / repeat_discount ** plays)
+
+
+def _artists(tracks: np.ndarray, artist_of: np.ndarray) -> np.ndarray:
+    # An artist code per track; unknown tracks get a code of their own (-2 - track).
+    artist = np.full(len(tracks), -1, dtype=np.int64)
+    known = (tracks >= 0) & (tracks < len(artist_of))
+    artist[known] = artist_of[tracks[known]]
+    return np.where(artist < 0, -2 - tracks, artist)
+
+
 def cooccurrence(
     listens: Listens,
     *,
+    artist_of: np.ndarray | None = None,
     window: int = 10,
     decay: float = 1.0,
     weight_anchor: bool = True,
     symmetric: bool = True,
     min_time: float = 0.0,
+    repeat_discount: float = 1.0,
 ) -> tuple[np.ndarray, sp.csr_matrix]:
     """(track ids, weighted co-occurrence matrix over their indices).
 
-    Listens shorter than `min_time` take part in no pair: a skip says little about what
-    goes with what, and pairs of near-zero weight would crowd out the top-pop fallback.
+    Times are `fresh_times` (needs `artist_of`; see the module docstring). Listens shorter
+    than `min_time` take part in no pair: a skip says little about what goes with what,
+    and pairs of near-zero weight would crowd out the top-pop fallback.
     """
     ids, index = np.unique(listens.track, return_inverse=True)
-    kept = np.flatnonzero(listens.time >= min_time) if min_time > 0 else np.arange(len(index))
-    session, time, index = listens.session[kept], listens.time[kept], index[kept]
+    times = fresh_times(listens, artist_of, repeat_discount)
+    kept = np.flatnonzero(times >= min_time) if min_time > 0 else np.arange(len(index))
+    session, time, index = listens.session[kept], times[kept], index[kept]
     rows, cols, vals = [], [], []
     for d in range(1, window + 1):
         a, b = np.arange(len(index) - d), np.arange(d, len(index))
@@ -110,16 +141,20 @@ class Shape(TypedDict, total=False):
     weight_anchor: bool
     symmetric: bool
     min_time: float
+    repeat_discount: float
 
 
-def _ranked(listens: Listens, shape: Shape) -> tuple[np.ndarray, pd.DataFrame]:
-    ids, matrix = cooccurrence(listens, **shape)
+def _ranked(listens: Listens, artist_of: np.ndarray | None,
+            shape: Shape) -> tuple[np.ndarray, pd.DataFrame]:
+    ids, matrix = cooccurrence(listens, artist_of=artist_of, **shape)
     return ids, _ranked_entries(matrix, ids)
 
 
-def item_to_item(listens: Listens, *, k: int = 100, **shape: Unpack[Shape]) -> ItemLists:
-    """The top-k co-listened tracks of every track that has any."""
-    return _to_lists(*_ranked(listens, shape), k)
+def item_to_item(listens: Listens, artist_of: np.ndarray | None = None, *, k: int = 100,
+                 **shape: Unpack[Shape]) -> ItemLists:
+    """The top-k co-listened tracks of every track that has any (`artist_of`: artist
+    codes by track id, needed only for `repeat_discount`)."""
+    return _to_lists(*_ranked(listens, artist_of, shape), k)
 
 
 def diversify(listens: Listens, artist_of: np.ndarray, *, k: int = 100, per_artist: int = 5,
@@ -128,11 +163,7 @@ def diversify(listens: Listens, artist_of: np.ndarray, *, k: int = 100, per_arti
 
     `artist_of[track]` is an artist code; tracks outside it count as their own artist.
     """
-    ids, entries = _ranked(listens, shape)
-    cand = entries["cand"].to_numpy()
-    known = cand < len(artist_of)
-    artist = np.where(known, artist_of[np.minimum(cand, len(artist_of) - 1)], -2 - cand)
-    artist = np.where(artist < 0, -2 - cand, artist)
-    entries = entries.assign(artist=artist)
+    ids, entries = _ranked(listens, artist_of, shape)
+    entries = entries.assign(artist=_artists(entries["cand"].to_numpy(), artist_of))
     seen = entries.groupby(["row", "artist"], sort=False).cumcount().to_numpy()
     return _to_lists(ids, entries[seen < per_artist].drop(columns="artist"), k)

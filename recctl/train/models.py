@@ -61,9 +61,10 @@ def fit_all(
         weight_anchor=p.weight_anchor,
         symmetric=p.symmetric,
         min_time=p.min_time,
+        repeat_discount=p.repeat_discount,
     )
     items = {
-        "i2i": item_to_item(listens, k=p.k, **shape),
+        "i2i": item_to_item(listens, artist_of, k=p.k, **shape),
         "i2i_diverse": diversify(listens, artist_of, k=p.k, per_artist=p.per_artist, **shape),
     }
     timings["i2i"] = time.perf_counter() - clock
