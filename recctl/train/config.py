@@ -31,7 +31,7 @@ class I2IParams(Settings):
     weight_anchor: StrictBool = True
     symmetric: StrictBool = True
     min_time: float = Field(0.9, ge=0, le=1)
-    repeat_discount: float = Field(0.8, gt=0, le=1)
+    repeat_discount: float = Field(1.0, gt=0, le=1)
     per_artist: int = Field(5, ge=1)
 
 
