@@ -12,11 +12,11 @@ are computed there with the same rules:
   (copied to the spill folder) are loaded. Logs written by recctl have none.
 - duplicates: a request id seen before, in file order, is dropped and counted by the
   replica of the dropped copy. Ids are compared by a 64-bit hash, as the in-memory reader
-  does. The bulk load does not keep line order (keeping it costs ~20% more CPU and
-  parallelism on 20M events), so the order is recovered only where it is needed: the
-  files holding an id seen more than once (rare: retries) are loaded again with
-  insertion order kept, so that a row's rowid orders it within its file, and their first
-  unordered copy is deleted. With no repeated id (the usual case) nothing is re-read.
+  does. The bulk load does not keep line order (keeping it took 10-20% more CPU on 20M
+  events), so the order is recovered only where it is needed: the files holding an id
+  seen more than once (rare: retries) are loaded again with insertion order kept, so
+  that a row's rowid orders it within its file, and their unordered rows are deleted.
+  When a distinct count shows no repeated id (the usual case) nothing is re-read.
 - sessions: logged session ids when every line of the experiment has one, else the
   course's rule (a `last` closes a user's run of events in time order). Only per-user
   totals reach the report, so the rule reduces to counts: a user's sessions are their
