@@ -5,15 +5,18 @@ the rest spilled to a temporary folder), and the same figures as the in-memory e
 are computed there with the same rules:
 
 - files: `find_log_files` (rotated files oldest first, conflicts/ never read, symlinks
-  never followed); each file's rows keep their line order (DuckDB preserves insertion
-  order, so a row's rowid orders it within its file).
+  never followed); each row carries its file's index in that order.
 - validation: a line the in-memory reader would reject (malformed, a value out of range,
   `experiments` not an object of arm names) marks its file; such a file is re-read by the
   in-memory reader's own line checks, which count what they skip, and only its good lines
   (copied to the spill folder) are loaded. Logs written by recctl have none.
 - duplicates: a request id seen before, in file order, is dropped and counted by the
   replica of the dropped copy. Ids are compared by a 64-bit hash, as the in-memory reader
-  does.
+  does. The bulk load does not keep line order (keeping it took 10-20% more CPU on 20M
+  events), so the order is recovered only where it is needed: the files holding an id
+  seen more than once (rare: retries) are loaded again with insertion order kept, so
+  that a row's rowid orders it within its file, and their unordered rows are deleted.
+  When a distinct count shows no repeated id (the usual case) nothing is re-read.
 - sessions: logged session ids when every line of the experiment has one, else the
   course's rule (a `last` closes a user's run of events in time order). Only per-user
   totals reach the report, so the rule reduces to counts: a user's sessions are their
@@ -89,8 +92,9 @@ CREATE TABLE raw (file INTEGER, src TINYINT, ok BOOLEAN, is_last BOOLEAN, ts_us 
 def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:
     import duckdb
 
+    # Insertion order off for the bulk load; the loads that need it set it (_ordered).
     config: dict[str, Any] = {"memory_limit": memory_limit, "temp_directory": str(spill),
-                              "preserve_insertion_order": True}
+                              "preserve_insertion_order": False}
     if threads:
         config["threads"] = threads
     # A database file in the spill folder, not ":memory:": its tables are stored
@@ -119,6 +123,7 @@ class DuckDBSource:
         try:
             self.con = _connect(self._spill, memory_limit, threads)
             self.read = ReadSummary()
+            self.reordered: list[Path] = []  # files loaded again in line order (dedupe)
             self._load()
         except BaseException:
             self.close()
@@ -144,6 +149,14 @@ class DuckDBSource:
                               f"spill folder {self._spill} (set TMPDIR to move it), or "
                               "--engine memory") from None
 
+    def _ordered(self, sql: str, params: Any = None) -> None:
+        """Run an INSERT keeping line order: its rows get rowids in file order."""
+        self._run("SET preserve_insertion_order = true")
+        try:
+            self._run(sql, params)
+        finally:
+            self._run("SET preserve_insertion_order = false")
+
     def _rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         return self._run(sql, params, "fetchall")
 
@@ -154,7 +167,7 @@ class DuckDBSource:
 
     def _load(self) -> None:
         self._run(_TABLE)
-        # One statement for every file: DuckDB parses them in parallel, in order.
+        # One statement for every file: DuckDB parses them in parallel, in any order.
         self._run(_LOAD, {"first": 0, "src": 0, "paths": [str(p) for p in self.files]})
         counts = dict(self._rows("SELECT file, count(*) FROM raw GROUP BY file"))
         bad = {f for (f,) in self._rows("SELECT DISTINCT file FROM raw WHERE NOT ok")}
@@ -200,15 +213,34 @@ class DuckDBSource:
                 if parse_line(line, f"{path}:{number}", self.read) is None:
                     continue  # counted in self.read, as the in-memory reader does
                 target.write(line if line.endswith(b"\n") else line + b"\n")
-        self._run(_LOAD, {"first": index, "src": 1, "paths": [str(clean)]})
+        self._ordered(_LOAD, {"first": index, "src": 1, "paths": [str(clean)]})
         return count
 
     def _drop_duplicates(self) -> None:
         """A request id read before (in file order) is dropped, counted by its replica."""
+        # Usually no id repeats: a distinct count proves it for ~30% less CPU than finding
+        # the repeated ids (measured on 20M events).
+        if self._rows("SELECT count(DISTINCT rid) = count(rid) FROM ev")[0][0]:
+            self._run("CREATE VIEW kept AS SELECT * FROM ev")
+            return
+        self._run("""CREATE TEMP TABLE repeated AS SELECT rid FROM ev WHERE rid IS NOT NULL
+                     GROUP BY rid HAVING count(*) > 1""")
+        files = [f for (f,) in self._rows(
+            "SELECT DISTINCT file FROM ev SEMI JOIN repeated USING (rid) ORDER BY file")]
+        if not files:
+            self._run("CREATE VIEW kept AS SELECT * FROM ev")
+            return
+        # Line order matters only among copies of a repeated id: the files holding one are
+        # loaded again keeping it (a checked file's good lines already were: _ordered).
+        again = [f for f in files if f not in self._bad]
+        if again:
+            self._run(f"DELETE FROM raw WHERE file IN ({', '.join(map(str, again))})")
+            for f in again:
+                # One file a statement: `first` names it (its rows' file index).
+                self._ordered(_LOAD, {"first": f, "src": 0, "paths": [str(self.files[f])]})
+        self.reordered = [self.files[f] for f in files]
         self._run("""
             CREATE TEMP TABLE dropped AS
-            WITH repeated AS (SELECT rid FROM ev WHERE rid IS NOT NULL
-                              GROUP BY rid HAVING count(*) > 1)
             SELECT file, pos, replica FROM (
                 SELECT file, pos, replica,
                        row_number() OVER (PARTITION BY rid ORDER BY file, pos) AS copy
@@ -219,8 +251,7 @@ class DuckDBSource:
         for replica, n in per_replica:
             self.read.duplicates += int(n)
             self.read.duplicates_per_replica[replica] = int(n)
-        self._run("CREATE VIEW kept AS SELECT * FROM ev ANTI JOIN dropped USING (file, pos)"
-                         if per_replica else "CREATE VIEW kept AS SELECT * FROM ev")
+        self._run("CREATE VIEW kept AS SELECT * FROM ev ANTI JOIN dropped USING (file, pos)")
 
     # -- the report's facts --
 

@@ -204,3 +204,48 @@ def test_cli_engine_flag_writes_the_engine_in_the_manifest(ab_logs: Path,
     assert result.returncode == 0, result.stderr
     manifest = orjson.loads((tmp_path / "manifest.json").read_bytes())
     assert manifest["engine"] == "duckdb" and manifest["versions"]["duckdb"] != "not installed"
+
+
+def test_duplicates_across_files_replicas_and_checked_files(tmp_path: Path) -> None:
+    """The bulk load keeps no line order: the files holding a repeated id are read again in
+    order (a file with bad lines already is), and only those."""
+    events = generate_events(400, seed=8)
+    write_logs(events, tmp_path, replicas=2, rotate_lines=1000)
+    files = sorted(tmp_path.rglob("data.json*"))
+    r0 = [tmp_path / "replica-0" / n for n in ("data.json.2", "data.json.1", "data.json")]
+    r1_new = tmp_path / "replica-1" / "data.json"
+    assert all(f in files for f in r0) and r1_new in files
+    oldest, middle = _lines(r0[0]), _lines(r0[1])
+    # Copies of ids from the oldest file, later in the same file (twice for one id) and in
+    # replica-1's newest file; each copy has another latency, so a wrong pick shows.
+    slow = [{**e, "latency": e["latency"] + 5.0} for e in oldest[100:130]]
+    _write(r0[0], oldest + slow[:10] + slow[:1])
+    _write(r1_new, _lines(r1_new) + [{**e, "replica": "r1"} for e in slow[10:]])
+    # The middle file's first ids copied to the top of the oldest file: those copies come
+    # first in file order (kept), the later-written originals are dropped.
+    _write(r0[0], [{**e, "latency": e["latency"] + 5.0} for e in middle[:5]] + _lines(r0[0]))
+    # Bad lines in a file holding duplicates: it is checked line by line and its good
+    # lines, duplicates included, loaded in order.
+    lines = _lines(r0[1])
+    _write(r0[1], lines[:50] + [{**lines[60], "time": 2.0}] + lines[50:])
+    with r0[1].open("ab") as handle:
+        handle.write(b"{broken\n")
+    mem, duck = assert_same([tmp_path])
+    read = MemorySource([tmp_path]).read
+    assert read.duplicates == 11 + 20 + 5 and read.malformed == 1
+    assert read.duplicates_per_replica == {"0": 16, "r1": 20}
+    source = DuckDBSource([tmp_path], memory_limit="200MB")
+    try:
+        assert source.reordered == [r0[0], r0[1], r1_new]
+    finally:
+        source.close()
+    latency_sum = duck.users["mean_request_latency"] * duck.users["tracks"]
+    assert set(duck.users.index[latency_sum > 4.0]) == {e["user"] for e in middle[:5]}
+
+
+def test_no_repeated_id_reads_nothing_again(ab_logs: Path) -> None:
+    source = DuckDBSource([ab_logs], memory_limit="200MB")
+    try:
+        assert source.reordered == [] and source.read.duplicates == 0
+    finally:
+        source.close()
