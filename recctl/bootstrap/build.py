@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,9 +117,11 @@ def bootstrap(
         listens, trained, days = run_day_loop(
             world, user_model, out / "logs", catalog, loop, train_config, seed, advance
         )
-        ab = ab_in_process(world, user_model, store_of(trained, catalog), loop.ab_arms,
-                           episodes=loop.ab_episodes, seed=seed)
-        advance("in-process A/B")
+        # The A/B runs on a second thread while this one hashes the logs and writes the
+        # artifacts; the artifacts' manifest, which quotes the A/B, is written last.
+        pool = ThreadPoolExecutor(max_workers=1)
+        ab_future = pool.submit(ab_in_process, world, user_model, store_of(trained, catalog),
+                                loop.ab_arms, episodes=loop.ab_episodes, seed=seed)
         files = sorted(find_log_files([out / "logs"]))
         artifacts_manifest = {
             "producer": "recctl bootstrap",
@@ -144,9 +147,18 @@ def bootstrap(
                 "holdout": "each day's sessions, scored with the previous day's models",
                 "rows": days[-1].get("evaluation", []),
             },
-            "in_process_ab": ab,
         }
-        write_artifacts(out / "artifacts", trained, catalog, artifacts_manifest, overwrite=True)
+
+        def with_ab() -> dict[str, Any]:
+            advance("in-process A/B")
+            return {"in_process_ab": ab_future.result()}
+
+        try:
+            write_artifacts(out / "artifacts", trained, catalog, artifacts_manifest,
+                            overwrite=True, late=with_ab)
+            ab = ab_future.result()
+        finally:
+            pool.shutdown()
         advance("artifacts")
     manifest = {
         "key": key,
