@@ -28,7 +28,8 @@ from recctl.bootstrap.dayloop import ab_in_process, run_day_loop, store_of
 from recctl.errors import RecctlError
 from recctl.eventlog import find_log_files
 from recctl.sim.user_model import user_model_from_mapping
-from recctl.sim.world_io import build_world, load_world_params
+from recctl.sim.world import generate_world
+from recctl.sim.world_io import load_world_params, save_world
 from recctl.train.catalog import load_catalog
 from recctl.train.config import load_train_config
 from recctl.train.pipeline import code_version, write_artifacts
@@ -110,8 +111,11 @@ def bootstrap(
             timings[done] = time.perf_counter() - started
             progress.update(task, advance=1, description=f"{done} done")
 
-        world, _ = build_world(out / "world", load_world_params(None, **config.world), seed)
-        world.interest_neighbours(user_model.interest_neighbours)  # the simulator's cache
+        world = generate_world(load_world_params(None, **config.world), seed)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # write it while its cache is built
+            saved = pool.submit(save_world, world, out / "world")
+            world.interest_neighbours(user_model.interest_neighbours)  # the simulator's cache
+            saved.result()
         advance("world")
         catalog = load_catalog(out / "world" / "tracks.json")  # the public part only
         listens, trained, days = run_day_loop(
