@@ -15,8 +15,6 @@ yesterday's: rows of known ids are kept, new ids start at random.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from pydantic import Field, StrictBool
 from threadpoolctl import threadpool_limits
@@ -36,44 +34,52 @@ class DSSMParams(Settings):
     top_n: int = Field(100, ge=1)
 
 
-@dataclass
 class _Table:
-    """One tower's embeddings with its lazy-Adam moments."""
+    """One tower's embeddings with its lazy-Adam moments, side by side in one array
+    (rows x [weights, first moment, second moment] x dim): Adam reads and writes a
+    batch's rows with one gather and one scatter."""
 
-    ids: np.ndarray
-    w: np.ndarray
-    m: np.ndarray = field(init=False)
-    v: np.ndarray = field(init=False)
+    def __init__(self, ids: np.ndarray, w: np.ndarray) -> None:
+        self.ids = ids
+        self.state = np.zeros((w.shape[0], 3, w.shape[1]), dtype=w.dtype)
+        self.state[:, 0] = w
 
-    def __post_init__(self) -> None:
-        self.m = np.zeros_like(self.w)
-        self.v = np.zeros_like(self.w)
+    @property
+    def w(self) -> np.ndarray:
+        return self.state[:, 0]
+
+    @w.setter
+    def w(self, value: np.ndarray) -> None:  # e.g. in float64, for gradient checks
+        state = np.zeros((value.shape[0], 3, value.shape[1]), dtype=value.dtype)
+        state[:, 0], state[:, 1:] = value, self.state[:, 1:]
+        self.state = state
 
     def regrow(self, ids: np.ndarray, rng: np.random.Generator) -> _Table:
         """A table over `ids` keeping the rows (and moments) of ids already known."""
         all_ids = np.union1d(self.ids, ids)
-        table = _Table(all_ids, _init(rng, len(all_ids), self.w.shape[1]))
-        where = np.searchsorted(all_ids, self.ids)
-        table.w[where], table.m[where], table.v[where] = self.w, self.m, self.v
+        table = _Table(all_ids, _init(rng, len(all_ids), self.state.shape[2]))
+        table.state[np.searchsorted(all_ids, self.ids)] = self.state
         return table
 
     def adam(self, rows: np.ndarray, grad: np.ndarray, step: int, lr: float) -> None:
         """Adam on `rows`; the bias corrections are folded into the step size and eps."""
         b1, b2, eps = 0.9, 0.999, 1e-8
-        m = self.m[rows]
+        state = self.state[rows]
+        w, m, v = state[:, 0], state[:, 1], state[:, 2]
         m *= b1
         m += (1 - b1) * grad
-        v = self.v[rows]
         v *= b2
-        v += (1 - b2) * grad * grad
-        self.m[rows], self.v[rows] = m, v
+        grad = grad * grad
+        grad *= 1 - b2
+        v += grad
         root = np.sqrt(1 - b2**step)
         size = np.float32(lr * root / (1 - b1**step))
-        step_ = np.sqrt(v)
-        step_ += np.float32(eps * root)
-        np.divide(m, step_, out=step_)
-        step_ *= size
-        self.w[rows] -= step_
+        update = np.sqrt(v)
+        update += np.float32(eps * root)
+        np.divide(m, update, out=update)
+        update *= size
+        w -= update
+        self.state[rows] = state
 
 
 def _init(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
