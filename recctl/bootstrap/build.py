@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from recctl.bootstrap.dayloop import ab_in_process, run_day_loop, store_of
 from recctl.errors import RecctlError
 from recctl.eventlog import find_log_files
 from recctl.sim.user_model import user_model_from_mapping
-from recctl.sim.world_io import build_world, load_world_params
+from recctl.sim.world import generate_world
+from recctl.sim.world_io import load_world_params, save_world
 from recctl.train.catalog import load_catalog
 from recctl.train.config import load_train_config
 from recctl.train.pipeline import code_version, write_artifacts
@@ -109,16 +111,21 @@ def bootstrap(
             timings[done] = time.perf_counter() - started
             progress.update(task, advance=1, description=f"{done} done")
 
-        world, _ = build_world(out / "world", load_world_params(None, **config.world), seed)
-        world.interest_neighbours(user_model.interest_neighbours)  # the simulator's cache
+        world = generate_world(load_world_params(None, **config.world), seed)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # write it while its cache is built
+            saved = pool.submit(save_world, world, out / "world")
+            world.interest_neighbours(user_model.interest_neighbours)  # the simulator's cache
+            saved.result()
         advance("world")
         catalog = load_catalog(out / "world" / "tracks.json")  # the public part only
         listens, trained, days = run_day_loop(
             world, user_model, out / "logs", catalog, loop, train_config, seed, advance
         )
-        ab = ab_in_process(world, user_model, store_of(trained, catalog), loop.ab_arms,
-                           episodes=loop.ab_episodes, seed=seed)
-        advance("in-process A/B")
+        # The A/B runs on a second thread while this one hashes the logs and writes the
+        # artifacts; the artifacts' manifest, which quotes the A/B, is written last.
+        pool = ThreadPoolExecutor(max_workers=1)
+        ab_future = pool.submit(ab_in_process, world, user_model, store_of(trained, catalog),
+                                loop.ab_arms, episodes=loop.ab_episodes, seed=seed)
         files = sorted(find_log_files([out / "logs"]))
         artifacts_manifest = {
             "producer": "recctl bootstrap",
@@ -144,9 +151,18 @@ def bootstrap(
                 "holdout": "each day's sessions, scored with the previous day's models",
                 "rows": days[-1].get("evaluation", []),
             },
-            "in_process_ab": ab,
         }
-        write_artifacts(out / "artifacts", trained, catalog, artifacts_manifest, overwrite=True)
+
+        def with_ab() -> dict[str, Any]:
+            advance("in-process A/B")
+            return {"in_process_ab": ab_future.result()}
+
+        try:
+            write_artifacts(out / "artifacts", trained, catalog, artifacts_manifest,
+                            overwrite=True, late=with_ab)
+            ab = ab_future.result()
+        finally:
+            pool.shutdown()
         advance("artifacts")
     manifest = {
         "key": key,

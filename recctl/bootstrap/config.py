@@ -60,7 +60,11 @@ class LoopParams(Settings):
     explore: float = Field(0.1, ge=0.0, le=1.0)
     liked_threshold: float = Field(LIKED_THRESHOLD, ge=0.0, le=1.0,
                                    description="contextual_mod's in the default arms")
+    cold_start_dssm_epochs: int | None = Field(
+        None, ge=1, description="DSSM's epochs on the cold-start day (train.yml's by default)")
     daily_dssm_epochs: int = Field(5, ge=1)
+    last_day_dssm_epochs: int | None = Field(
+        None, ge=1, description="the shipped model's last day (daily_dssm_epochs by default)")
     old_positives_sample: float = Field(1.0, ge=0.0, le=1.0)
     ab_episodes: int = Field(10_000, ge=2)
     ab_arms: dict[str, RecommenderSpec] = Field(default_factory=dict)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recctl.topk import top_k_rows
+from recctl.topk import top_k_products
 
 
 def top_k_inner_product(embeddings: np.ndarray, queries: np.ndarray, k: int,
@@ -24,12 +24,6 @@ def top_k_inner_product(embeddings: np.ndarray, queries: np.ndarray, k: int,
         chunk: queries per matrix product (bounds memory at chunk * T floats).
         block: columns per block in the two-stage selection.
     """
-    n_items = embeddings.shape[0]
-    k = min(k, n_items)
-    out = np.empty((queries.shape[0], k), dtype=np.int64)
-    items = np.ascontiguousarray(embeddings, dtype=np.float32)
-    for start in range(0, queries.shape[0], chunk):
-        block_q = np.asarray(queries[start:start + chunk], dtype=np.float32)
-        scores = block_q @ items.T
-        out[start:start + len(block_q)] = top_k_rows(scores, k, block)
-    return out
+    items = np.asarray(embeddings, dtype=np.float32)
+    return top_k_products(np.asarray(queries, dtype=np.float32), items, k, chunk=chunk,
+                          block=block)

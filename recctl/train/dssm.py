@@ -3,8 +3,8 @@
 The only features logs hold are ids, so each tower is an id embedding followed by L2
 normalisation; a pair scores cos(user, item) / temperature. Training maximises the
 in-batch softmax of each positive listen (time >= 0.8) against the batch's other items,
-with the logQ correction (in-batch negatives are drawn by popularity) and duplicates of
-the positive item masked out. Gradients are derived by hand:
+with the logQ correction (in-batch negatives are drawn by popularity) and copies of the
+positive item elsewhere in the batch taken out of its softmax. Gradients are derived by hand:
 
     dL/dS = (softmax(S) - I) / B,  dL/du^ = dL/dS v^ / t,  dL/dv^ = dL/dS^T u^ / t,
     dL/du = (g - u^ (u^ . g)) / |u|            (through the normalisation)
@@ -15,14 +15,12 @@ yesterday's: rows of known ids are kept, new ids start at random.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 from pydantic import Field, StrictBool
 from threadpoolctl import threadpool_limits
 
 from recctl.settings import Settings
-from recctl.topk import top_k_rows
+from recctl.topk import top_k_products
 
 
 class DSSMParams(Settings):
@@ -36,35 +34,52 @@ class DSSMParams(Settings):
     top_n: int = Field(100, ge=1)
 
 
-@dataclass
 class _Table:
-    """One tower's embeddings with its lazy-Adam moments."""
+    """One tower's embeddings with its lazy-Adam moments, side by side in one array
+    (rows x [weights, first moment, second moment] x dim): Adam reads and writes a
+    batch's rows with one gather and one scatter."""
 
-    ids: np.ndarray
-    w: np.ndarray
-    m: np.ndarray = field(init=False)
-    v: np.ndarray = field(init=False)
+    def __init__(self, ids: np.ndarray, w: np.ndarray) -> None:
+        self.ids = ids
+        self.state = np.zeros((w.shape[0], 3, w.shape[1]), dtype=w.dtype)
+        self.state[:, 0] = w
 
-    def __post_init__(self) -> None:
-        self.m = np.zeros_like(self.w)
-        self.v = np.zeros_like(self.w)
+    @property
+    def w(self) -> np.ndarray:
+        return self.state[:, 0]
+
+    @w.setter
+    def w(self, value: np.ndarray) -> None:  # e.g. in float64, for gradient checks
+        state = np.zeros((value.shape[0], 3, value.shape[1]), dtype=value.dtype)
+        state[:, 0], state[:, 1:] = value, self.state[:, 1:]
+        self.state = state
 
     def regrow(self, ids: np.ndarray, rng: np.random.Generator) -> _Table:
         """A table over `ids` keeping the rows (and moments) of ids already known."""
         all_ids = np.union1d(self.ids, ids)
-        table = _Table(all_ids, _init(rng, len(all_ids), self.w.shape[1]))
-        where = np.searchsorted(all_ids, self.ids)
-        table.w[where], table.m[where], table.v[where] = self.w, self.m, self.v
+        table = _Table(all_ids, _init(rng, len(all_ids), self.state.shape[2]))
+        table.state[np.searchsorted(all_ids, self.ids)] = self.state
         return table
 
     def adam(self, rows: np.ndarray, grad: np.ndarray, step: int, lr: float) -> None:
+        """Adam on `rows`; the bias corrections are folded into the step size and eps."""
         b1, b2, eps = 0.9, 0.999, 1e-8
-        m = b1 * self.m[rows] + (1 - b1) * grad
-        v = b2 * self.v[rows] + (1 - b2) * grad * grad
-        self.m[rows], self.v[rows] = m, v
-        m_hat = m / (1 - b1**step)
-        v_hat = v / (1 - b2**step)
-        self.w[rows] -= (lr * m_hat / (np.sqrt(v_hat) + eps)).astype(np.float32)
+        state = self.state[rows]
+        w, m, v = state[:, 0], state[:, 1], state[:, 2]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        grad = grad * grad
+        grad *= 1 - b2
+        v += grad
+        root = np.sqrt(1 - b2**step)
+        size = np.float32(lr * root / (1 - b1**step))
+        update = np.sqrt(v)
+        update += np.float32(eps * root)
+        np.divide(m, update, out=update)
+        update *= size
+        w -= update
+        self.state[rows] = state
 
 
 def _init(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -80,28 +95,12 @@ def _back_through_norm(unit: np.ndarray, norm: np.ndarray, grad: np.ndarray) -> 
     return (grad - unit * (unit * grad).sum(axis=1, keepdims=True)) / norm
 
 
-def _duplicate_pairs(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(row, col) of every pair of different positions holding the same id.
-
-    Few ids repeat in a batch, so this beats an n x n comparison."""
-    order = np.argsort(ids, kind="stable")
-    ordered = ids[order]
-    repeated = np.flatnonzero(ordered[1:] == ordered[:-1])
-    if repeated.size == 0:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    values = np.unique(ordered[repeated])
-    positions = [np.flatnonzero(ids == v) for v in values]
-    rows = np.concatenate([np.repeat(q, len(q)) for q in positions])
-    cols = np.concatenate([np.tile(q, len(q)) for q in positions])
-    keep = rows != cols
-    return rows[keep], cols[keep]
-
-
 def _scatter(index: np.ndarray, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    rows, inverse = np.unique(index, return_inverse=True)
-    total = np.zeros((len(rows), grad.shape[1]), dtype=np.float32)
-    np.add.at(total, inverse, grad)
-    return rows, total
+    """(distinct rows of `index`, the sum of `grad`'s rows for each), by one sort."""
+    order = np.argsort(index, kind="stable")
+    ordered = index[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return ordered[starts], np.add.reduceat(grad[order], starts, axis=0)
 
 
 class TwoTower:
@@ -161,26 +160,44 @@ class TwoTower:
     def loss_and_gradients(
         self, ub: np.ndarray, ib: np.ndarray, log_q: np.ndarray
     ) -> tuple[float, np.ndarray, np.ndarray]:
-        """In-batch softmax loss and its gradients w.r.t. the batch's user and item rows."""
+        """In-batch softmax loss and its gradients w.r.t. the batch's user and item rows.
+
+        Copies of a row's positive item elsewhere in the batch are no negatives. Rather
+        than masking them, each row's softmax subtracts them afterwards: they are exact
+        copies of the row's own positive score. Scores never exceed 1/t - min(logQ), so
+        that bound replaces the usual row maximum when exp cannot underflow."""
         p = self.params
         assert self.users is not None and self.items is not None
+        inv_t = 1.0 / p.temperature
         uh, un = _normalise(self.users.w[ub])
         vh, vn = _normalise(self.items.w[ib])
-        scores = (uh * np.float32(1.0 / p.temperature)) @ vh.T
-        if p.logq:
-            scores -= log_q[ib][None, :]
-        n = len(ib)
-        rows, cols = _duplicate_pairs(ib)  # the same item elsewhere is no negative
-        scores[rows, cols] = -np.inf
-        scores -= scores.max(axis=1, keepdims=True)
-        prob = np.exp(scores, out=scores)
-        prob /= prob.sum(axis=1, keepdims=True)
-        loss = float(-np.log(np.maximum(np.diagonal(prob), 1e-12)).mean())
-        grad = prob
-        grad[np.arange(n), np.arange(n)] -= 1.0
-        grad *= np.float32(1.0 / (n * p.temperature))
-        g_u = _back_through_norm(uh, un, grad @ vh)
-        g_v = _back_through_norm(vh, vn, grad.T @ uh)
+        n, dim = uh.shape
+        column = -log_q[ib] if p.logq else np.zeros(n, dtype=log_q.dtype)
+        spread = 2.0 * inv_t + float(column.max() - column.min())
+        # One matmul gives cos / t - logQ - shift: an extra coordinate carries the column term.
+        left = np.empty((n, dim + 1), dtype=uh.dtype)
+        left[:, :dim] = uh * np.float32(inv_t)
+        left[:, dim] = 1.0
+        right = np.empty((n, dim + 1), dtype=vh.dtype)
+        right[:, :dim] = vh
+        right[:, dim] = column - np.float32(inv_t + column.max())
+        scores = left @ right.T
+        if spread > 60.0:  # exp could underflow to 0 for a whole row: use the row maximum
+            scores -= scores.max(axis=1, keepdims=True)
+        own = scores.diagonal().copy()
+        exps = np.exp(scores, out=scores)
+        _, inverse, counts = np.unique(ib, return_inverse=True, return_counts=True)
+        copies = (counts[inverse] - 1).astype(np.float32)
+        own_exp = np.exp(own)
+        total = np.maximum(exps.sum(axis=1) - copies * own_exp, own_exp)
+        loss = float(np.mean(np.log(total) - own))
+        scale = np.float32(1.0 / (n * p.temperature))
+        grad = exps
+        grad *= (scale / total)[:, None]  # softmax(S) / (B t), copies included
+        grad[np.arange(n), np.arange(n)] -= scale
+        copy_weight = (copies * own_exp * scale / total)[:, None]  # what the copies added
+        g_u = _back_through_norm(uh, un, grad @ vh - copy_weight * vh)
+        g_v = _back_through_norm(vh, vn, grad.T @ uh - copy_weight * uh)
         return loss, g_u, g_v
 
     def _batch(self, ub: np.ndarray, ib: np.ndarray, log_q: np.ndarray) -> float:
@@ -202,16 +219,7 @@ class TwoTower:
         n = min(top_n or self.params.top_n, len(self.items.ids))
         uh, _ = _normalise(self.users.w)
         vh, _ = _normalise(self.items.w)
-        out = np.empty((len(uh), n), dtype=np.int64)
-        with threadpool_limits(limits=1, user_api="blas"):
-            self._rank(uh, vh, n, chunk, out)
-        return self.users.ids.copy(), out
-
-    def _rank(self, uh: np.ndarray, vh: np.ndarray, n: int, chunk: int, out: np.ndarray) -> None:
-        assert self.items is not None
-        for start in range(0, len(uh), chunk):
-            scores = uh[start : start + chunk] @ vh.T
-            out[start : start + chunk] = self.items.ids[top_k_rows(scores, n)]
+        return self.users.ids.copy(), self.items.ids[top_k_products(uh, vh, n, chunk=chunk)]
 
 
 def train_dssm(

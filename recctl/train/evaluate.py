@@ -52,7 +52,48 @@ def next_cases(holdout: Listens, threshold: float = POSITIVE_THRESHOLD) -> Cases
 
 
 def fill_lists(lists: np.ndarray, fallback: np.ndarray, k: int) -> np.ndarray:
-    """Each row's list, de-duplicated, then topped up from `fallback` to k entries."""
+    """Each row's list, de-duplicated, then topped up from `fallback` to k entries.
+
+    Rows whose list is already clean (no repeats, its entries before its -1 padding) take
+    a fast path, a lookup of the fallback's few tracks; any other row the general one."""
+    lead = lists[:, :k]
+    n, width = lead.shape
+    width_fb = k
+    valid = lead >= 0
+    ordered = np.sort(lead, axis=1)
+    repeats = ((ordered[:, 1:] == ordered[:, :-1]) & (ordered[:, 1:] >= 0)).any(axis=1)
+    gaps = (valid[:, 1:] & ~valid[:, :-1]).any(axis=1)
+    messy = repeats | gaps
+    k = min(k, width + len(fallback[:k]))  # as wide as the general path's lists
+    out = np.full((n, k), -1, dtype=np.int64)
+    if messy.any():
+        out[messy] = _fill_general(lists[messy], fallback, k)
+    clean = np.flatnonzero(~messy)
+    if clean.size == 0:
+        return out
+    _, first = np.unique(fallback[:width_fb], return_index=True)
+    fb = fallback[:width_fb][np.sort(first)]  # first occurrences, in order, as the general path
+    fb = fb[fb >= 0]
+    block = lead[clean]
+    out[clean, :width] = np.where(valid[clean], block, -1)
+    if fb.size == 0:
+        return out
+    slot_of = np.full(max(int(fb.max()), int(block.max(initial=0))) + 1, -1, dtype=np.int64)
+    slot_of[fb] = np.arange(fb.size)  # track -> its place in the fallback, -1 if absent
+    at = np.where(valid[clean], slot_of[np.maximum(block, 0)], -1)
+    present = np.zeros((clean.size, fb.size + 1), dtype=bool)  # the last column: absent
+    rows = np.broadcast_to(np.arange(clean.size)[:, None], block.shape)
+    present[rows.ravel(), at.ravel()] = True
+    present = present[:, :-1]
+    free = ~present
+    slot = valid[clean].sum(axis=1)[:, None] + np.cumsum(free, axis=1) - 1
+    put = free & (slot < k)
+    r, c = np.nonzero(put)
+    out[clean[r], slot[r, c]] = fb[c]
+    return out
+
+
+def _fill_general(lists: np.ndarray, fallback: np.ndarray, k: int) -> np.ndarray:
     n = len(lists)
     cat = np.concatenate(
         [lists[:, :k], np.broadcast_to(fallback[:k], (n, len(fallback[:k])))], axis=1

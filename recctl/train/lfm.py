@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from recctl.topk import top_k_rows
+from recctl.topk import top_k_products
 from recctl.train.listens import Listens
 
 CG_STEPS = 3  # per side and sweep; warm starts make a few enough
@@ -34,10 +34,12 @@ def _solve_side(x: np.ndarray, fixed: np.ndarray, conf: sp.csr_matrix, reg: floa
     rows = np.repeat(np.arange(conf.shape[0]), np.diff(conf.indptr))
     cols = conf.indices
     extra = (conf.data - 1.0).astype(fixed.dtype)  # c - 1 per nonzero
+    fixed_at = fixed[cols]  # gathered once per side: `fixed` is constant during its CG steps
+    weighted = sp.csr_matrix((extra, cols, conf.indptr), shape=conf.shape)
 
     def times_a(p: np.ndarray) -> np.ndarray:
-        weights = extra * _rowdot(fixed[cols], p[rows])
-        return p @ gram + sp.csr_matrix((weights, cols, conf.indptr), shape=conf.shape) @ fixed
+        weighted.data = extra * _rowdot(fixed_at, p[rows])
+        return p @ gram + weighted @ fixed
 
     x = x.copy()
     r = conf @ fixed - times_a(x)  # b - A x, b = Σ c_ui y_i
@@ -82,8 +84,4 @@ def train_lfm(
         for _ in range(iterations):
             user_f = _solve_side(user_f, item_f, conf, regularization)
             item_f = _solve_side(item_f, user_f, conf_t, regularization)
-        lists = np.empty((len(users), n), dtype=np.int64)
-        for start in range(0, len(users), 512):
-            scores = user_f[start : start + 512] @ item_f.T
-            lists[start : start + 512] = items[top_k_rows(scores, n)]
-    return users.astype(np.int64), lists
+    return users.astype(np.int64), items[top_k_products(user_f, item_f, n)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,17 +98,21 @@ def write_artifacts(
     manifest: dict[str, Any],
     *,
     overwrite: bool = False,
+    late: Callable[[], dict[str, Any]] | None = None,
 ) -> Path:
+    """The artifacts folder; `late()`, if given, adds manifest keys once the files are
+    written (e.g. figures computed meanwhile on another thread)."""
     with ArtifactWriter(out, overwrite=overwrite) as writer:
         writer.tracks(catalog.rows)
         writer.top_tracks(trained.top)
         for name, lists in trained.item_lists.items():
             writer.item_lists(name, lists.rows())
         for name, (users, table) in trained.user_lists.items():
-            writer.user_lists(
-                name, ((u, row[row >= 0]) for u, row in zip(users, table, strict=True))
+            writer.user_lists(  # Python ints: the writer converts each one
+                name, ((u, row[row >= 0].tolist()) for u, row in
+                       zip(users.tolist(), table, strict=True))
             )
-        return writer.finish(**manifest)
+        return writer.finish(**manifest, **(late() if late is not None else {}))
 
 
 def train(

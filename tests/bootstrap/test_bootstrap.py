@@ -78,10 +78,20 @@ def test_an_experiments_arms_with_a_user_class_ab_tested_in_process(built: Path,
     assert ab_experiment(path, seed=4) != first
 
 
-def test_a_complete_folder_is_reused_and_a_changed_config_rebuilds(built: Path) -> None:
-    before = (built / "artifacts" / "dssm.json").read_bytes()
+def _outputs(folder: Path) -> dict[str, bytes]:
+    """Every artifact (its manifest aside: it holds the A/B) and every log, by path."""
+    files = [*(folder / "artifacts").glob("*.json"), *(folder / "logs").rglob("data.json")]
+    return {str(f.relative_to(folder)): f.read_bytes() for f in files
+            if f.name != "manifest.json"}
+
+
+def test_a_complete_folder_is_reused_and_a_changed_config_rebuilds(
+        built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = _outputs(built)
     again = bootstrap(built, seed=4, config=load_bootstrap_config(**SMALL), console=_quiet())
     assert again.reused
+    # The lists' top-k runs on threads: one thread must give the same bytes.
+    monkeypatch.setattr("recctl.topk.THREADS", 1)
     other = bootstrap(
         built,
         seed=4,
@@ -89,8 +99,11 @@ def test_a_complete_folder_is_reused_and_a_changed_config_rebuilds(built: Path) 
         console=_quiet(),
     )
     assert not other.reused
-    # Same seed and traffic parameters: the same artifacts (the A/B size changes no training).
-    assert (built / "artifacts" / "dssm.json").read_bytes() == before
+    # Same seed and traffic parameters: the same artifacts and logs (the A/B size changes
+    # no training; the second thread fitting LFM and scoring the days changes nothing).
+    after = _outputs(built)
+    assert {"artifacts/dssm.json", "artifacts/lfm.json", "logs/day-001/data.json"} <= set(after)
+    assert after == before
     assert (
         orjson.loads((built / "manifest.json").read_bytes())["config"]["loop"]["ab_episodes"] == 500
     )

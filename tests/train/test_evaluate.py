@@ -38,3 +38,18 @@ def test_next_cases_anchor_on_the_previous_positive() -> None:
         (1, 3),
         (3, 4),
     ]
+
+
+def test_fill_lists_fast_path_equals_the_general_one() -> None:
+    from recctl.train.evaluate import _fill_general
+
+    rng = np.random.default_rng(5)
+    for width, k in ((6, 6), (6, 10), (3, 4), (0, 5)):
+        lists = rng.integers(0, 12, size=(400, width))
+        lists[rng.random(lists.shape) < 0.2] = -1  # gaps, and padding
+        clean = np.stack([rng.permutation(12)[:width] for _ in range(200)])
+        clean[:100, width // 2:] = -1  # padded at the end only
+        both = np.concatenate([lists, clean])
+        for fallback in (np.array([3, 1, 3, 7, 0, 11, 2, 9]), np.array([4]), np.array([], int)):
+            expected = _fill_general(both, fallback, k)
+            assert np.array_equal(fill_lists(both, fallback, k), expected)
