@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from threadpoolctl import threadpool_limits
 
 from recctl.artifacts import MANIFEST, file_sha256
 from recctl.bootstrap.config import BootstrapConfig, load_bootstrap_config
@@ -104,7 +105,10 @@ def bootstrap(
         TimeElapsedColumn(),
     )
     timings: dict[str, float] = {}
-    with Progress(*columns, console=console, disable=not console.is_terminal) as progress:
+    # One BLAS thread for the whole build: its parallelism is its own threads, and the
+    # limits they set and restore (process-wide) must not leave the caller at one thread.
+    with threadpool_limits(limits=1, user_api="blas"), \
+            Progress(*columns, console=console, disable=not console.is_terminal) as progress:
         task = progress.add_task("generating the world", total=loop.days + 4)
 
         def advance(done: str) -> None:
