@@ -124,6 +124,7 @@ class DuckDBSource:
             self.con = _connect(self._spill, memory_limit, threads)
             self.read = ReadSummary()
             self.reordered: list[Path] = []  # files loaded again in line order (dedupe)
+            self.checked: list[Path] = []  # files with rejected lines, checked line by line
             self._load()
         except BaseException:
             self.close()
@@ -189,6 +190,7 @@ class DuckDBSource:
             self.read.lines += lines
             self.read.lines_per_file[str(path)] = lines
         self._bad = sorted(bad)
+        self.checked = [self.files[f] for f in self._bad]
         # A checked file's rows are its good lines, loaded again (src 1) after the others.
         checked = f"WHERE src = 1 OR file NOT IN ({', '.join(map(str, self._bad))})"
         self._run(f"CREATE VIEW ev AS SELECT rowid AS pos, * FROM raw "
