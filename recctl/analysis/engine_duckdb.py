@@ -23,6 +23,15 @@ are computed there with the same rules:
   `last` events, plus one unclosed session when their final event (by timestamp, `next`
   before `last` at equal times) is not a `last`.
 
+Why the rows are stored, not aggregated while scanning: a DuckDB statement has one sink,
+and the report needs per-user sums, every latency (exact per-arm quantiles) and every
+request id (the duplicate proof). Measured on 1M-4M events (loaded machine, so +-20%): the
+bare scan costs ~1.1 s CPU a million lines, storing the rows ~1.9-2.3 s; aggregating per
+user+session in the scan ~1.6-1.9 s, but adding a (experiments, latency) grouping set
+~2.2 s, adding a request-id grouping set ~3.7 s, list() of ids and latencies per group
+~2.7 s, and a second scan for the ids ~1.0 s: each complete variant costs more than
+storing.
+
 Sums of floats run in DuckDB's order, not the in-memory engine's, so per-user time and
 latency agree to float rounding (about 1e-15 relative), counts exactly.
 
