@@ -146,6 +146,11 @@ def test_bad_lines_are_skipped_and_counted_alike(tmp_path: Path) -> None:
     _, duck = assert_same([tmp_path])
     read = MemorySource([tmp_path]).read
     assert read.malformed == 4 and read.out_of_range == {"time": 1, "latency": 1}
+    source = DuckDBSource([tmp_path], memory_limit="200MB")
+    try:  # only the file with rejected lines was checked line by line
+        assert source.checked == [path] and source.reordered == []
+    finally:
+        source.close()
 
 
 def test_conflicts_and_symlinks_are_never_read(tmp_path: Path) -> None:
@@ -245,7 +250,8 @@ def test_duplicates_across_files_replicas_and_checked_files(tmp_path: Path) -> N
 
 def test_no_repeated_id_reads_nothing_again(ab_logs: Path) -> None:
     source = DuckDBSource([ab_logs], memory_limit="200MB")
-    try:
+    try:  # the usual case: no file checked or re-read, figures as in memory (tests above)
         assert source.reordered == [] and source.read.duplicates == 0
+        assert source.checked == []
     finally:
         source.close()
