@@ -92,7 +92,9 @@ def print_row(setting: str, arms: dict[str, dict[str, float]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--knobs", nargs="+", default=list(SWEEP), choices=list(SWEEP))
+    parser.add_argument("--knobs", nargs="*", default=list(SWEEP), choices=list(SWEEP),
+                        help="knobs to move (none: the defaults only, e.g. with --seed to see "
+                             "how much one build differs from another)")
     parser.add_argument("--episodes", type=int, default=4_000, help="episodes per arm")
     parser.add_argument("--scale", type=float, default=0.5,
                         help="share of the shipped bootstrap's simulated traffic")
