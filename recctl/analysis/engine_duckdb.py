@@ -98,12 +98,21 @@ CREATE TABLE raw (file INTEGER, src TINYINT, ok BOOLEAN, is_last BOOLEAN, ts_us 
 """
 
 
+def _always_ordered() -> bool:
+    """DuckDB 1.x keeps insertion order for every load (see _connect)."""
+    import duckdb
+
+    return int(duckdb.__version__.split(".")[0]) < 2
+
+
 def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:
     import duckdb
 
     # Insertion order off for the bulk load; the loads that need it set it (_ordered).
+    # Not on DuckDB 1.x: its JSON reader then keeps more files in flight, each with a
+    # 32 MiB buffer, and ran out of a 200 MB limit on a few small files (1.1.3).
     config: dict[str, Any] = {"memory_limit": memory_limit, "temp_directory": str(spill),
-                              "preserve_insertion_order": False}
+                              "preserve_insertion_order": _always_ordered()}
     if threads:
         config["threads"] = threads
     # A database file in the spill folder, not ":memory:": its tables are stored
@@ -165,7 +174,8 @@ class DuckDBSource:
         try:
             self._run(sql, params)
         finally:
-            self._run("SET preserve_insertion_order = false")
+            if not _always_ordered():
+                self._run("SET preserve_insertion_order = false")
 
     def _rows(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
         return self._run(sql, params, "fetchall")
