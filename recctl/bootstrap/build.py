@@ -127,46 +127,43 @@ def bootstrap(
         )
         # The A/B runs on a second thread while this one hashes the logs and writes the
         # artifacts; the artifacts' manifest, which quotes the A/B, is written last.
-        pool = ThreadPoolExecutor(max_workers=1)
-        ab_future = pool.submit(ab_in_process, world, user_model, store_of(trained, catalog),
-                                loop.ab_arms, episodes=loop.ab_episodes, seed=seed)
-        files = sorted(find_log_files([out / "logs"]))
-        artifacts_manifest = {
-            "producer": "recctl bootstrap",
-            "code_version": code_version(),
-            "seed": seed,
-            "parameters": train_config.to_dict(),
-            "bootstrap": config.to_dict(),
-            "inputs": [
-                {
-                    "path": str(f.relative_to(out)),
-                    "sha256": file_sha256(f),
-                    "bytes": f.stat().st_size,
-                }
-                for f in files
-            ],
-            "catalog": {
-                "source": "world/tracks.json",
-                "tracks": catalog.n_tracks,
-                "sha256": file_sha256(out / "world" / "tracks.json"),
-            },
-            "data": {"listens": len(listens), "sessions": listens.n_sessions},
-            "evaluation": {
-                "holdout": "each day's sessions, scored with the previous day's models",
-                "rows": days[-1].get("evaluation", []),
-            },
-        }
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            ab_future = pool.submit(ab_in_process, world, user_model, store_of(trained, catalog),
+                                    loop.ab_arms, episodes=loop.ab_episodes, seed=seed)
+            files = sorted(find_log_files([out / "logs"]))
+            artifacts_manifest = {
+                "producer": "recctl bootstrap",
+                "code_version": code_version(),
+                "seed": seed,
+                "parameters": train_config.to_dict(),
+                "bootstrap": config.to_dict(),
+                "inputs": [
+                    {
+                        "path": str(f.relative_to(out)),
+                        "sha256": file_sha256(f),
+                        "bytes": f.stat().st_size,
+                    }
+                    for f in files
+                ],
+                "catalog": {
+                    "source": "world/tracks.json",
+                    "tracks": catalog.n_tracks,
+                    "sha256": file_sha256(out / "world" / "tracks.json"),
+                },
+                "data": {"listens": len(listens), "sessions": listens.n_sessions},
+                "evaluation": {
+                    "holdout": "each day's sessions, scored with the previous day's models",
+                    "rows": days[-1].get("evaluation", []),
+                },
+            }
 
-        def with_ab() -> dict[str, Any]:
-            advance("in-process A/B")
-            return {"in_process_ab": ab_future.result()}
+            def with_ab() -> dict[str, Any]:
+                advance("in-process A/B")
+                return {"in_process_ab": ab_future.result()}
 
-        try:
             write_artifacts(out / "artifacts", trained, catalog, artifacts_manifest,
                             overwrite=True, late=with_ab)
             ab = ab_future.result()
-        finally:
-            pool.shutdown()
         advance("artifacts")
     manifest = {
         "key": key,

@@ -28,9 +28,8 @@ from recctl.sim.user_model import UserModel
 from recctl.sim.world import World
 from recctl.train.catalog import Catalog
 from recctl.train.config import TrainConfig
-from recctl.train.lfm import train_lfm
 from recctl.train.listens import Listens, concat_listens, listens_from_frame
-from recctl.train.models import Trained, fit_all
+from recctl.train.models import Trained, fit_all, fit_lfm
 
 AB_DAY = 100_000  # the in-process A/B's day index: no training day uses it
 
@@ -100,10 +99,7 @@ def _side_work(listens: Listens, config: TrainConfig, seed: int, lfm: bool,
     lists = None
     if lfm:
         clock = time.perf_counter()
-        q = config.lfm
-        lists = train_lfm(listens, dim=q.dim, iterations=q.iterations,
-                          regularization=q.regularization, alpha=q.alpha, top_n=q.top_n,
-                          rng=np.random.default_rng([seed, 0x1F3]))
+        lists = fit_lfm(listens, config.lfm, np.random.default_rng([seed, 0x1F3]))
         seconds["lfm"] = time.perf_counter() - clock
     seconds["cpu_second_thread"] = time.thread_time() - cpu
     return held, lists, seconds

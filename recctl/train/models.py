@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from recctl.train.config import TrainConfig
+from recctl.train.config import LFMParams, TrainConfig
 from recctl.train.dssm import TwoTower, train_dssm
 from recctl.train.evaluate import evaluate
 from recctl.train.item2item import ItemLists, Shape, diversify, item_to_item
@@ -85,15 +85,14 @@ def fit_all(
 
     if config.lfm.enabled if lfm is None else lfm:
         clock = time.perf_counter()
-        q = config.lfm
-        users["lfm"] = train_lfm(
-            listens,
-            dim=q.dim,
-            iterations=q.iterations,
-            regularization=q.regularization,
-            alpha=q.alpha,
-            top_n=q.top_n,
-            rng=rng,
-        )
+        users["lfm"] = fit_lfm(listens, config.lfm, rng)
         timings["lfm"] = time.perf_counter() - clock
     return Trained(top, items, users, model, timings)
+
+
+def fit_lfm(listens: Listens, params: LFMParams,
+            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The LFM (ALS) user lists with train.yml's `lfm` settings: (users, lists)."""
+    return train_lfm(listens, dim=params.dim, iterations=params.iterations,
+                     regularization=params.regularization, alpha=params.alpha,
+                     top_n=params.top_n, rng=rng)
