@@ -42,6 +42,7 @@ dropped (fetchone) is used.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -123,12 +124,17 @@ def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:
 
 
 class DuckDBSource:
-    """The logs under `paths` loaded into DuckDB (see the module docstring)."""
+    """The logs under `paths` loaded into DuckDB (see the module docstring).
+
+    With load=False only the connection is made: `load()` reads the logs, e.g. in a
+    background thread, which `interrupt()` (from any thread) stops with a RecctlError.
+    """
 
     name = "duckdb"
 
     def __init__(self, paths: Sequence[str | Path], memory_limit: str = MEMORY_LIMIT,
-                 spill_dir: str | Path | None = None, threads: int | None = None) -> None:
+                 spill_dir: str | Path | None = None, threads: int | None = None,
+                 load: bool = True) -> None:
         if not paths:
             raise RecctlError("no logs given", "pass a run folder from `recctl fetch` or log "
                               "files")
@@ -137,16 +143,37 @@ class DuckDBSource:
             raise RecctlError(
                 f"no event logs (data.json, data.json.N) under {', '.join(map(str, paths))}",
                 "run `recctl fetch` first, or point at a replica's log folder")
+        self._interrupted = False
         self._spill = Path(tempfile.mkdtemp(prefix="recctl-duckdb-", dir=spill_dir))
         try:
             self.con = _connect(self._spill, memory_limit, threads)
             self.read = ReadSummary()
             self.reordered: list[Path] = []  # files loaded again in line order (dedupe)
             self.checked: list[Path] = []  # files with rejected lines, checked line by line
+        except BaseException:
+            self.close()
+            raise
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """Read the logs into the database (once)."""
+        try:
             self._load()
         except BaseException:
             self.close()
             raise
+
+    def interrupt(self) -> None:
+        """Stop the statement running in another thread, and every later one."""
+        import duckdb
+
+        self._interrupted = True
+        con = getattr(self, "con", None)
+        if con is not None:
+            # (closed meanwhile by the reading thread: nothing left to stop)
+            with contextlib.suppress(duckdb.Error):
+                con.interrupt()
 
     def close(self) -> None:
         con = getattr(self, "con", None)
@@ -160,6 +187,8 @@ class DuckDBSource:
     def _run(self, sql: str, params: Any = None, fetch: str | None = None) -> Any:
         import duckdb
 
+        if self._interrupted:
+            raise RecctlError("the duckdb report engine was interrupted")
         try:
             result = self.con.execute(sql, params)
             return getattr(result, fetch)() if fetch else None

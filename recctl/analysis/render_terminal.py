@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from recctl.analysis.compare import error_code
 from recctl.analysis.render_validity import render_validity_terminal
-from recctl.analysis.report import Report
+
+if TYPE_CHECKING:  # (not imported: see recctl/analysis/__init__.py)
+    from recctl.analysis.report import Report
 
 _STYLE = {"better": "green", "worse": "red"}
 
@@ -56,6 +58,8 @@ def _interval(lower: float, upper: float) -> str:
 
 def comparison_table(report: Report) -> Table:
     """The table as a Rich renderable (one row per arm x metric), 80 columns wide."""
+    from recctl.analysis.compare import error_code
+
     mode = " (A/A: hash halves)" if report.mode == "aa" else ""
     correction = report.settings.correction
     table = Table(
