@@ -38,8 +38,7 @@ if TYPE_CHECKING:
 # that use them, so that build_report can import them while DuckDB reads (_read_logs).
 _REPORT_MODULES = ("recctl.analysis.compare", "recctl.analysis.adjustment",
                    "recctl.analysis.report", "recctl.stats.srm", "recctl.analysis.outputs",
-                   "recctl.analysis.render_terminal", "matplotlib.figure",
-                   "matplotlib.backends.backend_agg")
+                   "matplotlib.figure", "matplotlib.backends.backend_agg")
 
 
 def build_report(paths: Sequence[str | Path], options: ReportOptions | None = None,

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recctl.analysis.compare import error_code
-from recctl.analysis.report import Report
+from recctl.stats.messages import error_code
+
+if TYPE_CHECKING:  # (not imported: see recctl/analysis/__init__.py)
+    from recctl.analysis.report import Report
 
 _COLOURS = {"better": "#1a9850", "worse": "#d73027", "": "#4d4d4d"}
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from recctl.analysis.render_validity import render_validity_terminal
+from recctl.stats.messages import error_code
 
 if TYPE_CHECKING:  # (not imported: see recctl/analysis/__init__.py)
     from recctl.analysis.report import Report
@@ -58,8 +59,6 @@ def _interval(lower: float, upper: float) -> str:
 
 def comparison_table(report: Report) -> Table:
     """The table as a Rich renderable (one row per arm x metric), 80 columns wide."""
-    from recctl.analysis.compare import error_code
-
     mode = " (A/A: hash halves)" if report.mode == "aa" else ""
     correction = report.settings.correction
     table = Table(
