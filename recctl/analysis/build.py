@@ -95,6 +95,8 @@ def _read_logs(paths: Sequence[str | Path], engine: str, experiment: str | None,
             try:
                 for module in _REPORT_MODULES:
                     importlib.import_module(module)
+                while not job.done():  # woken often: Ctrl-C may reach a DuckDB thread
+                    wait([job], timeout=0.2)
                 return job.result()  # the read's RecctlError is raised here, unchanged
             except BaseException:  # Ctrl-C, or an import failed: stop the read first
                 while not job.done():  # (again until it ends: a statement may start late)

@@ -255,3 +255,35 @@ def test_no_repeated_id_reads_nothing_again(ab_logs: Path) -> None:
         assert source.checked == []
     finally:
         source.close()
+
+
+def test_background_read_raises_its_error_and_leaves_nothing_running(
+        ab_logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_report reads with DuckDB in a thread: its error is the memory engine's, and no
+    thread or spill folder outlives the call."""
+    import tempfile
+    import threading
+
+    from recctl.errors import RecctlError
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    errors = []
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(RecctlError) as caught:
+            build_report([ab_logs], engine=engine, experiment="nope")
+        errors.append((caught.value.message, caught.value.hint))
+    assert errors[0] == errors[1] and "'nope' is not in the logs" in errors[1][0]
+    assert not [t for t in threading.enumerate() if t.name.startswith("recctl-duckdb")]
+    assert list(spill.iterdir()) == []
+
+
+def test_interrupted_load_stops_with_a_clear_error(ab_logs: Path) -> None:
+    from recctl.errors import RecctlError
+
+    source = DuckDBSource([ab_logs], memory_limit="200MB", load=False)
+    source.interrupt()  # e.g. Ctrl-C in build_report while another thread loads
+    with pytest.raises(RecctlError, match="interrupted"):
+        source.load()
+    assert source.con is None and not source._spill.exists()  # closed by the failed load
