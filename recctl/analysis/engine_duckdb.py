@@ -32,6 +32,22 @@ user+session in the scan ~1.6-1.9 s, but adding a (experiments, latency) groupin
 ~2.7 s, and a second scan for the ids ~1.0 s: each complete variant costs more than
 storing.
 
+Around the load (20M events, 40 files, 2 cores; the VM's speed varies +-10% run to run, so
+variants were compared in interleaved repetitions, A B A B ...):
+- build_report runs the load in a background thread (DuckDB works without the GIL) while
+  the main thread imports the statistics and matplotlib (~2 s of one core, before or
+  after the read until then): recctl/analysis/build.py.
+- the row's file is DuckDB >= 1.3's file_index, not list_position($paths, filename): the
+  search cost ~2 s CPU on 20M rows (measured alone), the load ~1.5 s CPU and ~0.8 s wall
+  less (means of 4 interleaved runs each). 1.1/1.2 have no file_index and keep the search.
+- fsync off (the database is scratch, deleted on close): the close ~0.2 s instead of
+  ~0.55 s, and no ~1 s wait for the disk at the load's commit; load+facts+close 26.1 s
+  vs 27.1 s (means of 4 interleaved runs).
+Measured and not kept: the per-arm quantiles and the overall median in one statement
+(GROUPING SETS ((arm), ())) ran out of the 500 MB limit; the users' GROUP BY next to the
+quantiles on a second cursor also ran out of it; the arm as a CASE on `experiments`
+instead of the join with arm_of: no difference (2.4-3.0 s either way).
+
 Sums of floats run in DuckDB's order, not the in-memory engine's, so per-user time and
 latency agree to float rounding (about 1e-15 relative), counts exactly.
 
@@ -54,7 +70,12 @@ import orjson
 import pandas as pd
 
 from recctl.analysis.facts import LogFacts
-from recctl.analysis.metrics import UserSummary, outlier_threshold
+from recctl.analysis.metrics import (
+    OUTLIER_FACTOR,
+    OUTLIER_FLOOR_SECONDS,
+    UserSummary,
+    outlier_threshold,
+)
 from recctl.analysis.reconcile import NO_REPLICA
 from recctl.analysis.sessions import SessionSummary
 from recctl.errors import RecctlError
@@ -444,10 +465,19 @@ class DuckDBSource:
 
     def _outliers(self, arms: list[str]) -> dict[str, Any]:
         """Requests far slower than the median (metrics.latency_outliers)."""
-        median, top = self._rows("SELECT median(latency), max(latency) FROM kept")[0]
-        if median is None:
+        # The threshold is the floor for any median up to floor / factor, and the median
+        # is at most that when more than half the requests are: a count tells, where the
+        # median sorts every latency (~0.8 s on 20M events). Else the median is computed.
+        low = OUTLIER_FLOOR_SECONDS / OUTLIER_FACTOR
+        total, fast, top = self._rows("SELECT count(*), count(*) FILTER (WHERE latency <= $low),"
+                                      " max(latency) FROM kept", {"low": low})[0]
+        if not total:
             return {}
-        threshold = outlier_threshold(float(median))
+        if fast > total // 2 and outlier_threshold(low) == OUTLIER_FLOOR_SECONDS:
+            threshold = OUTLIER_FLOOR_SECONDS  # (the middle value(s) at most `low`)
+        else:
+            threshold = outlier_threshold(float(self._rows("SELECT median(latency) FROM kept")
+                                                [0][0]))
         per_arm = self._rows("SELECT arm, count(*) AS n FROM x WHERE latency > $t "
                              "GROUP BY arm ORDER BY n DESC, arm", {"t": threshold})
         if not per_arm:
