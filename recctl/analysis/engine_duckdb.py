@@ -41,8 +41,16 @@ variants were compared in interleaved repetitions, A B A B ...):
   search cost ~2 s CPU on 20M rows (measured alone), the load ~1.5 s CPU and ~0.8 s wall
   less (means of 4 interleaved runs each). 1.1/1.2 have no file_index and keep the search.
 - fsync off (the database is scratch, deleted on close): the close ~0.2 s instead of
-  ~0.55 s, and no ~1 s wait for the disk at the load's commit; load+facts+close 26.1 s
-  vs 27.1 s (means of 4 interleaved runs).
+  ~0.55 s, and no ~1 s wait for the disk at the load's commit (iowait in a CPU sampler);
+  load+facts+close 26.1 s vs 27.1 s (means of 4 interleaved runs).
+- the outlier threshold is the floor whenever more than half the latencies are at most
+  floor / factor (the usual case): a filtered count, 0.07 s, instead of the median's
+  sort of every latency, 0.75-0.83 s.
+All of it, bench/report_bench.py --events 20000000 --engine duckdb, 5 interleaved pairs
+with the code before (load average 1.4-2.1, our own run included): 28.9 s median wall
+(28.4-30.9), 53.8 s CPU, 751-773 MB peak RSS; before 33.3 s (30.0-34.6), 55.7 s CPU,
+719-746 MB. Child's split now: imports before the read 0.8-1.1 s, read+analyse
+25.9-28.6 s, outputs 0.5-0.9 s (the statistics and matplotlib imported during the read).
 Measured and not kept: the per-arm quantiles and the overall median in one statement
 (GROUPING SETS ((arm), ())) ran out of the 500 MB limit; the users' GROUP BY next to the
 quantiles on a second cursor also ran out of it; the arm as a CASE on `experiments`
