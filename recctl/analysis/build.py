@@ -28,7 +28,11 @@ from recctl.analysis.loading import (
 from recctl.analysis.options import ReportOptions
 from recctl.analysis.reconcile import invalid_reasons, reconcile
 from recctl.assignment import experiment_seed
+from recctl.constants import DEFAULT_GUARDRAILS, METRICS
+from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
+from recctl.stats import messages
+from recctl.stats.settings import ReportSettings
 
 if TYPE_CHECKING:
     from recctl.analysis.report import Report
@@ -129,10 +133,6 @@ def report_from_facts(facts: LogFacts, read: ReadSummary | None, name: str,
     from recctl.analysis.adjustment import cuped_for_report
     from recctl.analysis.compare import compare_arms
     from recctl.analysis.report import Report
-    from recctl.constants import DEFAULT_GUARDRAILS, METRICS
-    from recctl.errors import RecctlError
-    from recctl.stats import messages
-    from recctl.stats.settings import ReportSettings
     from recctl.stats.srm import check_srm
 
     primary_metric, alpha, aa, control = (options.primary_metric, options.alpha, options.aa,
