@@ -7,6 +7,12 @@ Generates the logs once into a cache folder (reused by later runs with the same
 --events; not timed), then runs the report (read, sessions, metrics, tests, Markdown/
 JSON/CSV/PNG outputs) in a fresh child process per engine and prints its wall time and
 peak RSS (the child's VmHWM, so the interpreter and imports are included) and CPU time.
+The wall time is the whole child's, from the interpreter's start: what a user's script
+pays. The child imports as such a script does (`from recctl.analysis import
+build_report, write_outputs`), which loads only what comes before the read: with the
+duckdb engine, build_report imports the statistics and matplotlib while DuckDB reads
+(recctl/analysis/build.py), so the child's "imports" figure is the part before the read
+and "read+analyse" includes the rest of the imports.
 Targets: memory engine <= 5 s and <= 500 MB on 1M events; duckdb engine <= 30 s and
 <= 1 GB on 20M events, on 2 cores.
 

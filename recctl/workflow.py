@@ -164,14 +164,16 @@ def report_dir_for(state: RunState) -> Path:
 def make_report(loaded: LoadedExperiment, run_dir: Path, out_dir: Path, console: Console) -> Any:
     from recctl.analysis.build import build_report
     from recctl.analysis.options import ReportOptions
-    from recctl.analysis.outputs import write_outputs
-    from recctl.analysis.render_terminal import render_terminal
 
     spec = loaded.spec.report
     options = ReportOptions.from_spec(
         spec, experiment=loaded.spec.name, expected_arms=loaded.spec.arm_list,
         pre_period=loaded.spec.pre_period_paths if spec.cuped is not False else None)
     report = build_report([run_dir], options)
+    # After build_report, which imports them while it reads (recctl/analysis/build.py).
+    from recctl.analysis.outputs import write_outputs
+    from recctl.analysis.render_terminal import render_terminal
+
     if "terminal" in spec.outputs:
         render_terminal(report, console)
     write_outputs(report, out_dir, formats=[f for f in spec.outputs if f != "terminal"])

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recctl.analysis.options import CupedMode
 from recctl.stats.cuped import CupedResult, RegressionStatistic, covariate_matrix, cuped_adjust
 from recctl.stats.statistics import SampleMeanStatistic
 
@@ -87,9 +88,6 @@ class CupedAdjustment:
             return control, treatment, extra
         adjusted = dict(zip(self.arms, result.adjusted, strict=True))
         return adjusted[control_arm], adjusted[arm], extra
-
-
-CupedMode = bool | str  # True, False or "auto" (on when a pre-period is given)
 
 
 def cuped_for_report(users: pd.DataFrame, arms: Sequence[str], metrics: Sequence[str],

@@ -6,18 +6,18 @@ both end in `report_from_facts`. What to compare comes as one `ReportOptions`.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mmh3
 import numpy as np
 import pandas as pd
 
-from recctl.analysis.adjustment import cuped_for_report
-from recctl.analysis.compare import compare_arms
 from recctl.analysis.engine import choose_engine, facts_from_events, open_logs
-from recctl.analysis.facts import LogFacts
+from recctl.analysis.facts import LogFacts, LogSource
 from recctl.analysis.loading import (
     check_arms,
     choose_experiment,
@@ -27,14 +27,22 @@ from recctl.analysis.loading import (
 )
 from recctl.analysis.options import ReportOptions
 from recctl.analysis.reconcile import invalid_reasons, reconcile
-from recctl.analysis.report import SMALL_ARM_USERS, Report
 from recctl.assignment import experiment_seed
 from recctl.constants import DEFAULT_GUARDRAILS, METRICS
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary
 from recctl.stats import messages
 from recctl.stats.settings import ReportSettings
-from recctl.stats.srm import check_srm
+
+if TYPE_CHECKING:
+    from recctl.analysis.report import Report
+
+# What the report needs after the read: the statistics (scipy, statsmodels), the outputs
+# and the plot's matplotlib, ~2 s of imports on one core. Imported here, in the functions
+# that use them, so that build_report can import them while DuckDB reads (_read_logs).
+_REPORT_MODULES = ("recctl.analysis.compare", "recctl.analysis.adjustment",
+                   "recctl.analysis.report", "recctl.stats.srm", "recctl.analysis.outputs",
+                   "matplotlib.figure", "matplotlib.backends.backend_agg")
 
 
 def build_report(paths: Sequence[str | Path], options: ReportOptions | None = None,
@@ -51,13 +59,8 @@ def build_report(paths: Sequence[str | Path], options: ReportOptions | None = No
         stored = stored_experiment(paths)
         if stored:
             options = options.replace(expected_arms=stored.arms)
-    source = open_logs(paths, chosen)
-    try:
-        name = choose_experiment(source.experiment_names(), options.experiment, manifest)
-        facts = source.facts(name)
-    finally:
-        source.close()
-    report = report_from_facts(facts, source.read, name, options, manifest)
+    name, facts, read = _read_logs(paths, chosen, options.experiment, manifest)
+    report = report_from_facts(facts, read, name, options, manifest)
     report.warnings.extend(notes)
     if manifest is not None and len(paths) > 1:
         # One run's manifest cannot account for logs read from several folders.
@@ -66,6 +69,52 @@ def build_report(paths: Sequence[str | Path], options: ReportOptions | None = No
         report.warnings.append("several folders given: acknowledged requests were not "
                                "reconciled (report one fetched run folder for that)")
     return report
+
+
+def _read_logs(paths: Sequence[str | Path], engine: str, experiment: str | None,
+               manifest: dict[str, Any] | None) -> tuple[str, LogFacts, ReadSummary]:
+    """The experiment's name and facts, and the read's summary.
+
+    DuckDB reads in its own threads without the GIL, so its read runs in a background
+    thread while this one imports _REPORT_MODULES (one core's work that would otherwise
+    come before or after the read). The memory engine holds the GIL: it reads here.
+    """
+    if engine != "duckdb":
+        source = open_logs(paths, engine)
+        try:
+            return _experiment_facts(source, experiment, manifest)
+        finally:
+            source.close()
+    from recctl.analysis.engine_duckdb import DuckDBSource
+
+    source = DuckDBSource(paths, load=False)
+
+    def read() -> tuple[str, LogFacts, ReadSummary]:
+        source.load()
+        return _experiment_facts(source, experiment, manifest)
+
+    try:
+        with ThreadPoolExecutor(1, thread_name_prefix="recctl-duckdb") as pool:
+            job = pool.submit(read)
+            try:
+                for module in _REPORT_MODULES:
+                    importlib.import_module(module)
+                while not job.done():  # woken often: Ctrl-C may reach a DuckDB thread
+                    wait([job], timeout=0.2)
+                return job.result()  # the read's RecctlError is raised here, unchanged
+            except BaseException:  # Ctrl-C, or an import failed: stop the read first
+                while not job.done():  # (again until it ends: a statement may start late)
+                    source.interrupt()
+                    wait([job], timeout=0.1)
+                raise
+    finally:
+        source.close()
+
+
+def _experiment_facts(source: LogSource, experiment: str | None,
+                      manifest: dict[str, Any] | None) -> tuple[str, LogFacts, ReadSummary]:
+    name = choose_experiment(source.experiment_names(), experiment, manifest)
+    return name, source.facts(name), source.read
 
 
 def report_from_events(events: pd.DataFrame, options: ReportOptions | None = None,
@@ -81,6 +130,11 @@ def report_from_facts(facts: LogFacts, read: ReadSummary | None, name: str,
                       options: ReportOptions,
                       manifest: dict[str, Any] | None = None) -> Report:
     """The report for experiment `name` from what an engine read."""
+    from recctl.analysis.adjustment import cuped_for_report
+    from recctl.analysis.compare import compare_arms
+    from recctl.analysis.report import Report
+    from recctl.stats.srm import check_srm
+
     primary_metric, alpha, aa, control = (options.primary_metric, options.alpha, options.aa,
                                           options.control)
     metrics = list(dict.fromkeys(options.metrics or METRICS))
@@ -166,6 +220,8 @@ def _arm_summary(users: pd.DataFrame, arms: list[str],
 
 
 def _warnings(report: Report) -> list[str]:
+    from recctl.analysis.report import SMALL_ARM_USERS
+
     notes = []
     s = report.user_summary
     if s.sessions.unclosed:

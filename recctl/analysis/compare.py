@@ -12,6 +12,7 @@ import pandas as pd
 from recctl.analysis.metrics import HIGHER_IS_BETTER
 from recctl.stats.correction import adjust_p_values, matching_alphas
 from recctl.stats.hypothesis_tests import get_configured_test, interval
+from recctl.stats.messages import error_code  # (here too: its old home)
 from recctl.stats.results import TestResult, default_result
 from recctl.stats.settings import Alternative, ReportSettings, TestSettings
 from recctl.stats.statistics import SampleMeanStatistic
@@ -37,12 +38,6 @@ _ROW_COLUMNS = (
 # treatment stat, control arm) -> the statistics to test and extra columns for the row.
 Adjust = Callable[[str, str, SampleMeanStatistic, SampleMeanStatistic, str],
                   tuple[SampleMeanStatistic, SampleMeanStatistic, dict[str, Any]]]
-
-
-def error_code(value: object) -> str | None:
-    """The row's error code, or None. pandas 3 stores "no error" in a string column as NaN
-    (which is truthy), pandas 2 as None: read the column through this, never `if row.error`."""
-    return value if isinstance(value, str) and value else None
 
 
 def harm_alternative(metric: str) -> Alternative:

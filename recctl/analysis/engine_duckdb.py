@@ -32,6 +32,30 @@ user+session in the scan ~1.6-1.9 s, but adding a (experiments, latency) groupin
 ~2.7 s, and a second scan for the ids ~1.0 s: each complete variant costs more than
 storing.
 
+Around the load (20M events, 40 files, 2 cores; the VM's speed varies +-10% run to run, so
+variants were compared in interleaved repetitions, A B A B ...):
+- build_report runs the load in a background thread (DuckDB works without the GIL) while
+  the main thread imports the statistics and matplotlib (~2 s of one core, before or
+  after the read until then): recctl/analysis/build.py.
+- the row's file is DuckDB >= 1.3's file_index, not list_position($paths, filename): the
+  search cost ~2 s CPU on 20M rows (measured alone), the load ~1.5 s CPU and ~0.8 s wall
+  less (means of 4 interleaved runs each). 1.1/1.2 have no file_index and keep the search.
+- fsync off (the database is scratch, deleted on close): the close ~0.2 s instead of
+  ~0.55 s, and no ~1 s wait for the disk at the load's commit (iowait in a CPU sampler);
+  load+facts+close 26.1 s vs 27.1 s (means of 4 interleaved runs).
+- the outlier threshold is the floor whenever more than half the latencies are at most
+  floor / factor (the usual case): a filtered count, 0.07 s, instead of the median's
+  sort of every latency, 0.75-0.83 s.
+All of it, bench/report_bench.py --events 20000000 --engine duckdb, 5 interleaved pairs
+with the code before (load average 1.4-2.1, our own run included): 28.9 s median wall
+(28.4-30.9), 53.8 s CPU, 751-773 MB peak RSS; before 33.3 s (30.0-34.6), 55.7 s CPU,
+719-746 MB. Child's split now: imports before the read 0.8-1.1 s, read+analyse
+25.9-28.6 s, outputs 0.5-0.9 s (the statistics and matplotlib imported during the read).
+Measured and not kept: the per-arm quantiles and the overall median in one statement
+(GROUPING SETS ((arm), ())) ran out of the 500 MB limit; the users' GROUP BY next to the
+quantiles on a second cursor also ran out of it; the arm as a CASE on `experiments`
+instead of the join with arm_of: no difference (2.4-3.0 s either way).
+
 Sums of floats run in DuckDB's order, not the in-memory engine's, so per-user time and
 latency agree to float rounding (about 1e-15 relative), counts exactly.
 
@@ -42,6 +66,7 @@ dropped (fetchone) is used.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -53,7 +78,12 @@ import orjson
 import pandas as pd
 
 from recctl.analysis.facts import LogFacts
-from recctl.analysis.metrics import UserSummary, outlier_threshold
+from recctl.analysis.metrics import (
+    OUTLIER_FACTOR,
+    OUTLIER_FLOOR_SECONDS,
+    UserSummary,
+    outlier_threshold,
+)
 from recctl.analysis.reconcile import NO_REPLICA
 from recctl.analysis.sessions import SessionSummary
 from recctl.errors import RecctlError
@@ -77,20 +107,34 @@ _COLUMNS = {
 _VALID = ("message IN ('next', 'last') AND \"timestamp\" IS NOT NULL AND \"user\" IS NOT NULL"
           " AND track IS NOT NULL AND \"time\" BETWEEN 0 AND 1 AND latency >= 0")
 # One row a line; strings that matter only for equality are kept as 64-bit hashes.
+# {file}: the row's index in $paths (0-based), see _file_index.
 _LOAD = f"""
 INSERT INTO raw SELECT
-    $first + list_position($paths, filename) - 1 AS file, $src AS src, {_VALID} AS ok,
+    $first + {{file}} AS file, $src AS src, {_VALID} AS ok,
     message = 'last' AS is_last,
     CASE WHEN timestamp_us IS NULL OR timestamp_us < 0 THEN "timestamp" * 1000
          ELSE timestamp_us END AS ts_us,
     "user" AS uid, "time" AS listened, latency,
-    coalesce(experiments::VARCHAR, '{{}}') AS experiments,
+    coalesce(experiments::VARCHAR, '{{{{}}}}') AS experiments,
     CASE WHEN session IS NULL THEN NULL ELSE hash(session) END AS session,
     replica,
     CASE WHEN request_id IS NULL THEN NULL ELSE hash(request_id) END AS rid
-FROM read_json($paths, format = 'newline_delimited', ignore_errors = true, filename = true,
-               columns = {{{', '.join(f"'{k}': '{v}'" for k, v in _COLUMNS.items())}}})
+FROM read_json($paths, format = 'newline_delimited', ignore_errors = true{{filename}},
+               columns = {{{{{', '.join(f"'{k}': '{v}'" for k, v in _COLUMNS.items())}}}}})
 """
+
+
+def _load_sql() -> str:
+    """_LOAD with the row's file index: DuckDB >= 1.3's file_index column (the file's
+    position in $paths), else the position of its file name in $paths, searched on every
+    row (~2 s of CPU on 20M events from 40 files)."""
+    import duckdb
+
+    if tuple(int(part) for part in duckdb.__version__.split(".")[:2]) >= (1, 3):
+        return _LOAD.format(file="file_index", filename="")
+    return _LOAD.format(file="list_position($paths, filename) - 1", filename=", filename = true")
+
+
 _TABLE = """
 CREATE TABLE raw (file INTEGER, src TINYINT, ok BOOLEAN, is_last BOOLEAN, ts_us BIGINT,
                   uid BIGINT, listened DOUBLE, latency DOUBLE, experiments VARCHAR,
@@ -119,16 +163,26 @@ def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:
     # compressed, so scans of 20M rows read a fraction of the bytes back.
     con = duckdb.connect(str(spill / "logs.duckdb"), config=config)
     con.execute("SET enable_progress_bar = false")  # a session option in DuckDB 1.x
+    # A scratch database, deleted on close: nothing to make durable. Without fsync the
+    # close took ~0.2 s instead of ~0.55 s on 20M events (DuckDB 2.0; 1.1 has no setting).
+    if con.execute("SELECT count(*) FROM duckdb_settings() WHERE name = 'fsync_mode'"
+                   ).fetchall()[0][0]:
+        con.execute("SET fsync_mode = 'NONE'")
     return con
 
 
 class DuckDBSource:
-    """The logs under `paths` loaded into DuckDB (see the module docstring)."""
+    """The logs under `paths` loaded into DuckDB (see the module docstring).
+
+    With load=False only the connection is made: `load()` reads the logs, e.g. in a
+    background thread, which `interrupt()` (from any thread) stops with a RecctlError.
+    """
 
     name = "duckdb"
 
     def __init__(self, paths: Sequence[str | Path], memory_limit: str = MEMORY_LIMIT,
-                 spill_dir: str | Path | None = None, threads: int | None = None) -> None:
+                 spill_dir: str | Path | None = None, threads: int | None = None,
+                 load: bool = True) -> None:
         if not paths:
             raise RecctlError("no logs given", "pass a run folder from `recctl fetch` or log "
                               "files")
@@ -137,16 +191,37 @@ class DuckDBSource:
             raise RecctlError(
                 f"no event logs (data.json, data.json.N) under {', '.join(map(str, paths))}",
                 "run `recctl fetch` first, or point at a replica's log folder")
+        self._interrupted = False
         self._spill = Path(tempfile.mkdtemp(prefix="recctl-duckdb-", dir=spill_dir))
         try:
             self.con = _connect(self._spill, memory_limit, threads)
             self.read = ReadSummary()
             self.reordered: list[Path] = []  # files loaded again in line order (dedupe)
             self.checked: list[Path] = []  # files with rejected lines, checked line by line
+        except BaseException:
+            self.close()
+            raise
+        if load:
+            self.load()
+
+    def load(self) -> None:
+        """Read the logs into the database (once)."""
+        try:
             self._load()
         except BaseException:
             self.close()
             raise
+
+    def interrupt(self) -> None:
+        """Stop the statement running in another thread, and every later one."""
+        import duckdb
+
+        self._interrupted = True
+        con = getattr(self, "con", None)
+        if con is not None:
+            # (closed meanwhile by the reading thread: nothing left to stop)
+            with contextlib.suppress(duckdb.Error):
+                con.interrupt()
 
     def close(self) -> None:
         con = getattr(self, "con", None)
@@ -160,6 +235,8 @@ class DuckDBSource:
     def _run(self, sql: str, params: Any = None, fetch: str | None = None) -> Any:
         import duckdb
 
+        if self._interrupted:
+            raise RecctlError("the duckdb report engine was interrupted")
         try:
             result = self.con.execute(sql, params)
             return getattr(result, fetch)() if fetch else None
@@ -188,7 +265,7 @@ class DuckDBSource:
     def _load(self) -> None:
         self._run(_TABLE)
         # One statement for every file: DuckDB parses them in parallel, in any order.
-        self._run(_LOAD, {"first": 0, "src": 0, "paths": [str(p) for p in self.files]})
+        self._run(_load_sql(), {"first": 0, "src": 0, "paths": [str(p) for p in self.files]})
         # Lines and rejected lines per file, in one scan.
         per_file = self._rows("SELECT file, count(*), count(*) FILTER (WHERE NOT ok) FROM raw "
                               "GROUP BY file")
@@ -244,7 +321,7 @@ class DuckDBSource:
                 if parse_line(line, f"{path}:{number}", self.read) is None:
                     continue  # counted in self.read, as the in-memory reader does
                 target.write(line if line.endswith(b"\n") else line + b"\n")
-        self._ordered(_LOAD, {"first": index, "src": 1, "paths": [str(clean)]})
+        self._ordered(_load_sql(), {"first": index, "src": 1, "paths": [str(clean)]})
         return count
 
     def _drop_duplicates(self) -> None:
@@ -268,7 +345,7 @@ class DuckDBSource:
             self._run(f"DELETE FROM raw WHERE file IN ({', '.join(map(str, again))})")
             for f in again:
                 # One file a statement: `first` names it (its rows' file index).
-                self._ordered(_LOAD, {"first": f, "src": 0, "paths": [str(self.files[f])]})
+                self._ordered(_load_sql(), {"first": f, "src": 0, "paths": [str(self.files[f])]})
         self.reordered = [self.files[f] for f in files]
         self._run("""
             CREATE TEMP TABLE dropped AS
@@ -396,10 +473,19 @@ class DuckDBSource:
 
     def _outliers(self, arms: list[str]) -> dict[str, Any]:
         """Requests far slower than the median (metrics.latency_outliers)."""
-        median, top = self._rows("SELECT median(latency), max(latency) FROM kept")[0]
-        if median is None:
+        # The threshold is the floor for any median up to floor / factor, and the median
+        # is at most that when more than half the requests are: a count tells, where the
+        # median sorts every latency (~0.8 s on 20M events). Else the median is computed.
+        low = OUTLIER_FLOOR_SECONDS / OUTLIER_FACTOR
+        total, fast, top = self._rows("SELECT count(*), count(*) FILTER (WHERE latency <= $low),"
+                                      " max(latency) FROM kept", {"low": low})[0]
+        if not total:
             return {}
-        threshold = outlier_threshold(float(median))
+        if fast > total // 2 and outlier_threshold(low) == OUTLIER_FLOOR_SECONDS:
+            threshold = OUTLIER_FLOOR_SECONDS  # (the middle value(s) at most `low`)
+        else:
+            threshold = outlier_threshold(float(self._rows("SELECT median(latency) FROM kept")
+                                                [0][0]))
         per_arm = self._rows("SELECT arm, count(*) AS n FROM x WHERE latency > $t "
                              "GROUP BY arm ORDER BY n DESC, arm", {"t": threshold})
         if not per_arm:

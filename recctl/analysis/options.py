@@ -8,10 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from recctl.analysis.adjustment import CupedMode
 from recctl.constants import DEFAULT_ALPHA, PRIMARY_METRIC
 from recctl.spec import ReportSpec
 from recctl.stats.settings import CorrectionName
+
+# True, False or "auto" (on when a pre-period is given). Here, not in adjustment, so that
+# options need not import the statistics (see recctl/analysis/__init__.py).
+CupedMode = bool | str
 
 
 def _names(value: Sequence[str] | None) -> tuple[str, ...] | None:

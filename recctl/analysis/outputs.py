@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import pandas as pd
@@ -17,8 +17,10 @@ import pandas as pd
 from recctl.analysis.plot import plot_effects
 from recctl.analysis.render_markdown import render_markdown
 from recctl.analysis.render_validity import validity_json
-from recctl.analysis.report import Report
 from recctl.errors import RecctlError
+
+if TYPE_CHECKING:  # (not imported: see recctl/analysis/__init__.py)
+    from recctl.analysis.report import Report
 
 FILE_FORMATS = ("markdown", "json", "csv", "png")
 _PACKAGES = ("recctl", "numpy", "pandas", "scipy", "statsmodels", "matplotlib", "msgspec")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from recctl.analysis.compare import error_code
-from recctl.analysis.report import Report
+from recctl.stats.messages import error_code
+
+if TYPE_CHECKING:  # (not imported: see recctl/analysis/__init__.py)
+    from recctl.analysis.report import Report
 
 _COLOURS = {"better": "#1a9850", "worse": "#d73027", "": "#4d4d4d"}
 
@@ -15,16 +18,16 @@ _COLOURS = {"better": "#1a9850", "worse": "#d73027", "": "#4d4d4d"}
 def plot_effects(report: Report, path: str | Path) -> Path:
     """Effect (% of control) with its headline interval (delta method, at the level of the
     row's adjusted verdict); green/red when significant."""
-    # Imported here: matplotlib costs ~0.3 s to import and only the PNG needs it.
-    import matplotlib
+    # Imported here: matplotlib costs ~0.3 s to import and only the PNG needs it (and
+    # build_report imports it while DuckDB reads). A Figure without pyplot: no display
+    # needed, and no global backend switched under a notebook's feet.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")  # files only: no display needed, works in CI and over ssh
-    import matplotlib.pyplot as plt
     metrics = report.metrics
     treatments = [a for a in report.arms if a != report.control]
     height = 0.9 + 0.55 * len(treatments) * len(metrics) + 0.5 * len(metrics)
-    fig, axes = plt.subplots(len(metrics), 1, figsize=(7, height),
-                             squeeze=False, sharex=False)
+    fig = Figure(figsize=(7, height))
+    axes = fig.subplots(len(metrics), 1, squeeze=False, sharex=False)
     for ax, metric in zip(axes[:, 0], metrics, strict=True):
         rows = report.table[report.table["metric"] == metric].set_index("arm").reindex(treatments)
         y = np.arange(len(treatments))[::-1]
@@ -54,6 +57,5 @@ def plot_effects(report: Report, path: str | Path) -> Path:
                  fontsize=10)
     fig.tight_layout()
     out = Path(path)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    fig.savefig(out, dpi=110)  # the Agg canvas, from the .png suffix
     return out

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from recctl.analysis.compare import error_code
 from recctl.analysis.render_validity import validity_markdown
-from recctl.analysis.report import Report
+from recctl.stats.messages import error_code
+
+if TYPE_CHECKING:  # (not imported: see recctl/analysis/__init__.py)
+    from recctl.analysis.report import Report
 
 
 def _cell(value: object) -> str:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from recctl.analysis.compare import error_code
 from recctl.analysis.render_validity import render_validity_terminal
-from recctl.analysis.report import Report
+from recctl.stats.messages import error_code
+
+if TYPE_CHECKING:  # (not imported: see recctl/analysis/__init__.py)
+    from recctl.analysis.report import Report
 
 _STYLE = {"better": "green", "worse": "red"}
 

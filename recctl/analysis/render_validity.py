@@ -3,14 +3,16 @@ acknowledged vs logged vs read requests, for the terminal, the Markdown page and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from recctl.analysis.reconcile import Counts
-from recctl.analysis.report import Report
+
+if TYPE_CHECKING:  # (not imported: see recctl/analysis/__init__.py)
+    from recctl.analysis.report import Report
 
 _COLUMNS = ("acknowledged", "logged", "lost_to_rotation", "duplicates", "read")
 _HEADERS = ("acked", "logged", "lost (rotation)", "duplicates dropped", "read")

@@ -68,7 +68,7 @@ def report(
 
     Example: recctl report cache/contextualmod_vs_dssm/RUN --out reports/mine
     """
-    from recctl.analysis import ReportOptions, build_report, render_terminal, write_outputs
+    from recctl.analysis import ReportOptions, build_report
     from recctl.analysis.engine import EngineUnavailable, choose_engine
     from recctl.analysis.loading import stored_experiment
     from recctl.errors import RecctlError
@@ -100,6 +100,9 @@ def report(
              "cuped": _cuped_mode(cuped) if cuped is not None else None}
     options = options.replace(**{k: v for k, v in flags.items() if v is not None})
     result = build_report(paths, options)
+    # After build_report, which imports them while it reads (recctl/analysis/build.py).
+    from recctl.analysis import render_terminal, write_outputs
+
     formats = output_format or [f for f in spec.outputs if f != "terminal"]
     console = Console()
     if output_format or "terminal" in spec.outputs:

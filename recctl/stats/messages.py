@@ -11,3 +11,9 @@ EXPLANATIONS = {
     ZERO_CONTROL_MEAN: "the control mean is 0, so a relative effect is undefined",
     UNKNOWN_ARM: "the arm is not in the experiment file",
 }
+
+
+def error_code(value: object) -> str | None:
+    """The row's error code, or None. pandas 3 stores "no error" in a string column as NaN
+    (which is truthy), pandas 2 as None: read the column through this, never `if row.error`."""
+    return value if isinstance(value, str) and value else None

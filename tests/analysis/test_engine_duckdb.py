@@ -62,6 +62,8 @@ def assert_same(paths: list[Path], experiment: str = "EXP") -> tuple[LogFacts, L
     if mem.latency_outliers:
         assert duck.latency_outliers["per_arm"] == mem.latency_outliers["per_arm"]
         assert duck.latency_outliers["requests"] == mem.latency_outliers["requests"]
+        for exact in ("threshold_seconds", "max_seconds"):
+            assert duck.latency_outliers[exact] == mem.latency_outliers[exact], exact
     for name in ("files", "lines", "lines_per_file", "malformed", "malformed_examples",
                  "out_of_range", "duplicates", "duplicates_per_replica"):
         assert getattr(duck_read, name) == getattr(mem_read, name), name
@@ -255,3 +257,53 @@ def test_no_repeated_id_reads_nothing_again(ab_logs: Path) -> None:
         assert source.checked == []
     finally:
         source.close()
+
+
+def test_background_read_raises_its_error_and_leaves_nothing_running(
+        ab_logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """build_report reads with DuckDB in a thread: its error is the memory engine's, and no
+    thread or spill folder outlives the call."""
+    import tempfile
+    import threading
+
+    from recctl.errors import RecctlError
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spill))
+    errors = []
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(RecctlError) as caught:
+            build_report([ab_logs], engine=engine, experiment="nope")
+        errors.append((caught.value.message, caught.value.hint))
+    assert errors[0] == errors[1] and "'nope' is not in the logs" in errors[1][0]
+    assert not [t for t in threading.enumerate() if t.name.startswith("recctl-duckdb")]
+    assert list(spill.iterdir()) == []
+
+
+def test_interrupted_load_stops_with_a_clear_error(ab_logs: Path) -> None:
+    from recctl.errors import RecctlError
+
+    source = DuckDBSource([ab_logs], memory_limit="200MB", load=False)
+    source.interrupt()  # e.g. Ctrl-C in build_report while another thread loads
+    with pytest.raises(RecctlError, match="interrupted"):
+        source.load()
+    assert source.con is None and not source._spill.exists()  # closed by the failed load
+
+
+@pytest.mark.parametrize("scale", [1.0, 20.0])
+def test_latency_outliers_below_and_above_the_floor(tmp_path: Path, scale: float) -> None:
+    """A median latency under floor / factor gives the floor as threshold (found by a count
+    in DuckDB), a larger one factor x the median (DuckDB sorts for it): as in memory."""
+    events = generate_events(300, seed=9)
+    events["latency"] = events["latency"] * scale
+    median = float(events["latency"].median())
+    assert (median < 0.01) == (scale == 1.0)  # both sides of floor / factor (1 s / 100)
+    events.loc[events.index[[5, 50]], "latency"] = [150 * median, 3.0]
+    write_logs(events, tmp_path, replicas=2)
+    mem, duck = assert_same([tmp_path])
+    assert mem.latency_outliers["threshold_seconds"] == max(1.0, 100 * median)
+    # Above the floor the 150x request is the outlier, below it the 3 s one (1.0 < 3 s).
+    slowest = 3.0 if scale == 1.0 else 150 * median
+    assert duck.latency_outliers["requests"] == 1
+    assert duck.latency_outliers["max_seconds"] == pytest.approx(max(slowest, 3.0))
