@@ -10,7 +10,6 @@ and by training's user lists, through `top_k_products` (chunked products on a fe
 from __future__ import annotations
 
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -69,24 +68,11 @@ def top_k_products(left: np.ndarray, right: np.ndarray, k: int, *, chunk: int = 
 
     starts = range(0, left.shape[0], chunk)
     workers = min(threads or THREADS, len(starts))
-    pending = iter(starts)
-    lock = threading.Lock()
-
-    def drain() -> None:  # take chunks until none is left
-        while True:
-            with lock:
-                start = next(pending, None)
-            if start is None:
-                return
-            one(start)
-
     with threadpool_limits(limits=1, user_api="blas"):
         if workers <= 1:
-            drain()
-        else:  # the calling thread works too
-            with ThreadPoolExecutor(max_workers=workers - 1) as pool:
-                helpers = [pool.submit(drain) for _ in range(workers - 1)]
-                drain()
-                for helper in helpers:
-                    helper.result()  # re-raise a helper's error here
+            for start in starts:
+                one(start)
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one, starts))  # re-raises a chunk's error here
     return out

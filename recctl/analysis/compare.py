@@ -12,7 +12,7 @@ import pandas as pd
 from recctl.analysis.metrics import HIGHER_IS_BETTER
 from recctl.stats.correction import adjust_p_values, matching_alphas
 from recctl.stats.hypothesis_tests import get_configured_test, interval
-from recctl.stats.messages import error_code  # (here too: its old home)
+from recctl.stats.messages import error_code
 from recctl.stats.results import TestResult, default_result
 from recctl.stats.settings import Alternative, ReportSettings, TestSettings
 from recctl.stats.statistics import SampleMeanStatistic

@@ -107,7 +107,7 @@ _COLUMNS = {
 _VALID = ("message IN ('next', 'last') AND \"timestamp\" IS NOT NULL AND \"user\" IS NOT NULL"
           " AND track IS NOT NULL AND \"time\" BETWEEN 0 AND 1 AND latency >= 0")
 # One row a line; strings that matter only for equality are kept as 64-bit hashes.
-# {file}: the row's index in $paths (0-based), see _file_index.
+# {file}: the row's index in $paths (0-based), see _load_sql.
 _LOAD = f"""
 INSERT INTO raw SELECT
     $first + {{file}} AS file, $src AS src, {_VALID} AS ok,
@@ -128,9 +128,7 @@ def _load_sql() -> str:
     """_LOAD with the row's file index: DuckDB >= 1.3's file_index column (the file's
     position in $paths), else the position of its file name in $paths, searched on every
     row (~2 s of CPU on 20M events from 40 files)."""
-    import duckdb
-
-    if tuple(int(part) for part in duckdb.__version__.split(".")[:2]) >= (1, 3):
+    if _version() >= (1, 3):
         return _LOAD.format(file="file_index", filename="")
     return _LOAD.format(file="list_position($paths, filename) - 1", filename=", filename = true")
 
@@ -142,11 +140,17 @@ CREATE TABLE raw (file INTEGER, src TINYINT, ok BOOLEAN, is_last BOOLEAN, ts_us 
 """
 
 
-def _always_ordered() -> bool:
-    """DuckDB 1.x keeps insertion order for every load (see _connect)."""
+def _version() -> tuple[int, int]:
+    """DuckDB's (major, minor): what its SQL and settings offer differs between them."""
     import duckdb
 
-    return int(duckdb.__version__.split(".")[0]) < 2
+    major, minor = duckdb.__version__.split(".")[:2]
+    return int(major), int(minor)
+
+
+def _always_ordered() -> bool:
+    """DuckDB 1.x keeps insertion order for every load (see _connect)."""
+    return _version() < (2, 0)
 
 
 def _connect(spill: Path, memory_limit: str, threads: int | None) -> Any:

@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 
 from recctl.analysis.adjustment import CupedSummary
-from recctl.analysis.compare import error_code
 from recctl.analysis.metrics import UserSummary
 from recctl.analysis.reconcile import Reconciliation
 from recctl.eventlog import ReadSummary
 from recctl.stats import messages
+from recctl.stats.messages import error_code
 from recctl.stats.settings import ReportSettings
 from recctl.stats.srm import SrmResult
 

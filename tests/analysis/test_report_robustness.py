@@ -14,11 +14,12 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from recctl.analysis import build_report, render_terminal, write_outputs
-from recctl.analysis.compare import error_code, harm_alternative
+from recctl.analysis.compare import harm_alternative
 from recctl.analysis.render_markdown import render_markdown
 from recctl.cli.main import app
 from recctl.errors import RecctlError
 from recctl.stats import messages
+from recctl.stats.messages import error_code
 from recctl.synthetic import generate_events, write_logs
 
 ALL_FILES = {"report.md", "report.json", "comparisons.csv", "arms.csv", "effects.png",
