@@ -170,10 +170,15 @@ class ManagedProcess:
 
     def exit_reason(self) -> str | None:
         """Why the process is gone (None while it runs)."""
+        # Liveness first, then the code: read the other way round, a process that exits
+        # between the two reads shows as "is not running", without its exit code.
+        if self.running:
+            return None
         code = self.returncode
-        if code is not None:
-            return f"exited with code {code}"
-        return None if self.running else "is not running"
+        if code is None and self._popen is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self._popen.wait(1)  # gone, but not reaped yet
+        return "is not running" if code is None else f"exited with code {code}"
 
     def send_signal(self, sig: int) -> None:
         """Send `sig` to the process group (nginx's workers too); a fault in tests."""
