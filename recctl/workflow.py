@@ -35,6 +35,7 @@ class RunOutcome:
     report: Any = None
     report_dir: Path | None = None
     interrupted: bool = False
+    simulation_error: RecctlError | None = None  # the simulation stopped on this error
     stages: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -43,8 +44,9 @@ class RunOutcome:
 
     @property
     def valid(self) -> bool:
-        """False when too many episodes failed or the report's verdict is invalid."""
-        return not self.failed_too_many and (self.report is None or self.report.valid)
+        """False when the simulation stopped or failed too often, or the verdict is invalid."""
+        return (self.simulation_error is None and not self.failed_too_many
+                and (self.report is None or self.report.valid))
 
 
 def ensure_data(path: Path, console: Console) -> LoadedExperiment:
@@ -94,10 +96,14 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
                 seed=sim.seed, concurrency=sim.concurrency, console=console,
                 on_episode=monitor.on_episode if monitor is not None else None,
             )
-    except KeyboardInterrupt:
-        if state is not None:  # a later fetch must know this run's logs are partial
-            (state.path / "simulation.json").write_text(json.dumps(
-                {"seed": sim.seed, "interrupted": True}, indent=2))
+    except BaseException as stopped:  # Ctrl-C, a lost node, a bug: the logs are partial
+        if state is not None:  # a later fetch must know it (the verdict is then invalid)
+            partial: dict[str, Any] = {"seed": sim.seed, "interrupted": True}
+            if isinstance(stopped, RecctlError):
+                partial["error"] = stopped.message
+            elif not isinstance(stopped, KeyboardInterrupt):
+                partial["error"] = f"{type(stopped).__name__}: {stopped}"
+            (state.path / "simulation.json").write_text(json.dumps(partial, indent=2))
         raise
     render_summary(result, console)
     summary = simulation_summary(result, sim.max_failed_fraction)
@@ -200,10 +206,16 @@ def run_experiment(path: Path, console: Console) -> RunOutcome:
             outcome.interrupted = True
             console.print("[yellow]Interrupted[/]: stopping the stack and fetching what was "
                           "logged")
+        except RecctlError as error:  # e.g. a Ray node lost: keep what was logged
+            outcome.simulation_error = error
+            console.print(f"[bold red]The simulation stopped[/]: {error.message}\n"
+                          "Fetching what was logged; the verdict will be marked invalid.",
+                          highlight=False)
         stages["simulate"] = time.perf_counter() - mark
         mark = time.perf_counter()
         runtime.quiesce(state)
-        extra = {"simulation": outcome.simulation, "interrupted": outcome.interrupted}
+        extra = {"simulation": outcome.simulation,
+                 "interrupted": outcome.interrupted or outcome.simulation_error is not None}
         outcome.fetched = fetch_run(state, runtime, extra_manifest=extra)
         episodes = state.path / EPISODES_FILE
         if episodes.is_file() and not (outcome.fetched.dest / EPISODES_FILE).exists():

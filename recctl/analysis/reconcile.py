@@ -7,7 +7,9 @@ duplicate request ids). The verdict is invalid, with a reason each, when:
 - more episodes failed than `simulation.max_failed_fraction` allows,
 - the acknowledged requests are not the lines read (after dropping duplicates),
 - log rotation deleted lines (more than `stack.log_backups` files),
-- the run was interrupted.
+- the run was interrupted, or the simulation stopped on an error (a lost node),
+- a replica's logs could not be fetched and the acknowledgements do not show that every
+  request was read anyway.
 
 Per-replica counts may differ while the totals agree (a replica logged a request, died
 before answering, and another one answered the retry: the first copy is the one kept);
@@ -46,6 +48,8 @@ class Reconciliation:
     total: Counts = field(default_factory=lambda: Counts("total"))
     malformed: int = 0
     interrupted: bool = False
+    stopped_by: str | None = None  # the error the simulation stopped on, if any
+    unreachable: dict[str, str] = field(default_factory=dict)  # replica -> why not fetched
     failed_episodes: int | None = None
     episodes: int | None = None
     max_failed_fraction: float = DEFAULT_MAX_FAILED_FRACTION
@@ -60,6 +64,7 @@ class Reconciliation:
     def as_dict(self) -> dict[str, Any]:
         return {"replicas": [asdict(c) for c in self.replicas], "total": asdict(self.total),
                 "malformed": self.malformed, "interrupted": self.interrupted,
+                "stopped_by": self.stopped_by, "unreachable": self.unreachable,
                 "failed_episodes": self.failed_episodes, "episodes": self.episodes,
                 "max_failed_fraction": self.max_failed_fraction, "balanced": self.balanced}
 
@@ -108,7 +113,10 @@ def reconcile(manifest: dict[str, Any] | None, read: ReadSummary,
     fraction = simulation.get("max_failed_fraction")
     return Reconciliation(
         replicas=counts, total=total, malformed=read.malformed,
-        interrupted=bool(manifest.get("interrupted")),
+        interrupted=bool(manifest.get("interrupted") or simulation.get("interrupted")),
+        stopped_by=str(simulation["error"]) if simulation.get("error") else None,
+        unreachable={name: str(info["unreachable"]) for name, info in fetched.items()
+                     if isinstance(info, dict) and info.get("unreachable")},
         failed_episodes=simulation.get("failed_episodes"), episodes=simulation.get("episodes"),
         max_failed_fraction=DEFAULT_MAX_FAILED_FRACTION if fraction is None else float(fraction))
 
@@ -116,8 +124,14 @@ def reconcile(manifest: dict[str, Any] | None, read: ReadSummary,
 def invalid_reasons(rec: Reconciliation) -> list[str]:
     """Why the verdict cannot be trusted; empty when nothing is wrong."""
     reasons = []
-    if rec.interrupted:
+    if rec.stopped_by:
+        reasons.append(f"the simulation did not finish: it stopped on an error ({rec.stopped_by})")
+    elif rec.interrupted:
         reasons.append("the run was interrupted: the simulation did not finish")
+    if rec.unreachable and rec.balanced is not True:
+        names = ", ".join(sorted(rec.unreachable))
+        reasons.append(f"the logs of {names} could not be fetched, so events may be missing "
+                       f"({next(iter(rec.unreachable.values()))})")
     if rec.failed_episodes is not None and rec.episodes and failed_too_many(
             rec.failed_episodes, rec.episodes, rec.max_failed_fraction):
         reasons.append(f"{rec.failed_episodes:,} of {rec.episodes:,} episodes failed "

@@ -13,7 +13,27 @@ from recctl.constants import METRICS
 
 PathsArg = Annotated[list[Path], typer.Argument(
     help="Run folders from `recctl fetch`, replica log folders, or log files. Every "
-         "data.json and rotated data.json.N under them is read.")]
+         "data.json and rotated data.json.N under them is read. An experiment file "
+         "(.yml) stands for its latest fetched run.")]
+EXPERIMENT_SUFFIXES = (".yml", ".yaml")
+
+
+def latest_fetched_run(path: Path) -> Path:
+    """The newest run folder `recctl fetch` made for the experiment file at `path`."""
+    from recctl.errors import RecctlError
+    from recctl.paths import cache_root
+    from recctl.spec import parse_experiment
+
+    name = parse_experiment(path).spec.name
+    folder = cache_root() / name
+    runs = sorted(p for p in folder.glob("*/manifest.json")) if folder.is_dir() else []
+    if not runs:
+        raise RecctlError(
+            f"{path} is an experiment file, and no run of {name!r} has been fetched "
+            f"(nothing under {folder})",
+            f"run `recctl fetch {path}` after `recctl simulate`, or `recctl run {path}`; "
+            f"or pass a run folder: recctl report {folder}/RUN")
+    return runs[-1].parent  # run ids start with their UTC start time: the last is newest
 
 
 def report(
@@ -67,6 +87,7 @@ def report(
     defaults; flags override them.
 
     Example: recctl report cache/contextualmod_vs_dssm/RUN --out reports/mine
+    (or recctl report experiments/contextualmod-vs-dssm.yml: its latest fetched run)
     """
     from recctl.analysis import ReportOptions, build_report
     from recctl.analysis.engine import EngineUnavailable, choose_engine
@@ -74,6 +95,10 @@ def report(
     from recctl.errors import RecctlError
     from recctl.spec import ReportSpec
 
+    if any(p.suffix in EXPERIMENT_SUFFIXES and p.is_file() for p in paths):
+        paths = [latest_fetched_run(p) if p.suffix in EXPERIMENT_SUFFIXES and p.is_file()
+                 else p for p in paths]
+        Console(stderr=True).print(f"[dim]reading {', '.join(map(str, paths))}[/]")
     stored = stored_experiment(paths)
     spec = stored.report if stored and stored.report else ReportSpec()
     chosen_correction = correction or spec.correction

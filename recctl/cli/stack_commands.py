@@ -83,7 +83,8 @@ def down(experiment: ExperimentArg, run: RunOption = None) -> None:
 def fetch(experiment: ExperimentArg, run: RunOption = None) -> None:
     """Copy every replica's event log (rotated files too) into cache/<experiment>/<run-id>/.
 
-    Safe to repeat: nothing already collected is deleted or overwritten.
+    Safe to repeat: nothing already collected is deleted or overwritten. Exits 1 when a
+    replica's logs could not be reached (the others are still saved).
     Example: recctl fetch experiments/aa.yml
     """
     from recctl.stack.lifecycle import stack_fetch
@@ -97,6 +98,8 @@ def fetch(experiment: ExperimentArg, run: RunOption = None) -> None:
                       f"an append; kept aside under {result.dest / 'conflicts'}[/]")
     for warning in result.warnings():
         console.print(f"[bold yellow]Warning[/]: {warning}", highlight=False)
+    if result.unreachable:
+        raise typer.Exit(1)
 
 
 def simulate(

@@ -11,6 +11,10 @@ the older: it only holds counters); its `lines_dropped` (lines lost to rotation 
 simulation's summary (acknowledged requests, per replica too) when the run folder has
 one, and the experiment file's `report:` block, so that a standalone `recctl report` on
 the folder knows the settings.
+
+A replica whose logs cannot be reached (its Ray node lost, its log folder gone) does not
+stop the fetch: the others are collected, the replica is marked `unreachable` in the
+manifest, and `recctl fetch` exits 1 after saving what it could.
 """
 
 from __future__ import annotations
@@ -43,12 +47,17 @@ class FetchResult:
     conflicts: list[str] = field(default_factory=list)
     lines: int = 0
     lines_dropped: dict[str, int] = field(default_factory=dict)  # replica -> lines lost
+    unreachable: dict[str, str] = field(default_factory=dict)  # replica -> why not fetched
 
     def warnings(self) -> list[str]:
-        """What the user must hear about: events lost to rotation."""
-        return [f"{replica}: {count:,} logged line(s) were lost to log rotation (more than "
+        """What the user must hear about: events lost to rotation, replicas not reached."""
+        lost = [f"{replica}: {count:,} logged line(s) were lost to log rotation (more than "
                 f"stack.log_backups files); raise log_max_bytes or log_backups"
                 for replica, count in self.lines_dropped.items() if count]
+        return lost + [f"{replica}: its logs could not be fetched ({why}); what an earlier "
+                       "fetch collected is kept, and a report marks the verdict invalid "
+                       "unless the acknowledged requests are all read"
+                       for replica, why in self.unreachable.items()]
 
 
 def _is_prefix(old: Path, new: Path) -> bool:
@@ -78,8 +87,12 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
         target.mkdir(exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".fetch-", dir=dest) as tmp:
             staging = Path(tmp)
-            runtime.fetch_replica_logs(state, replica, staging)
-            for new in sorted(staging.iterdir()):
+            try:
+                runtime.fetch_replica_logs(state, replica, staging)
+            except RecctlError as error:  # e.g. its node is gone: the others still count
+                result.unreachable[replica.name] = error.message
+            fetched = [] if replica.name in result.unreachable else sorted(staging.iterdir())
+            for new in fetched:
                 old = target / new.name
                 key = f"{replica.name}/{new.name}"
                 if new.name == LOG_STATS:
@@ -113,6 +126,8 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
         replicas[replica.name] = {"files": files, "lines": sum(f["lines"] for f in files.values()),
                                   "lines_dropped": dropped,
                                   "lines_written": stats.get("lines_written")}
+        if replica.name in result.unreachable:
+            replicas[replica.name]["unreachable"] = result.unreachable[replica.name]
     experiment_copy = dest / "experiment.yml"
     if Path(state.experiment_file).is_file() and not experiment_copy.exists():
         shutil.copyfile(state.experiment_file, experiment_copy)

@@ -78,7 +78,7 @@ def alive_nodes(ray: Any) -> list[dict[str, Any]]:
 def wait_for(ray: Any, calls: Any, *, timeout: float, what: str) -> Any:
     """`ray.get` whose failures read like recctl's own: the RecctlError an actor raised
     comes back as itself, a timeout or a lost actor as an error naming `what`."""
-    from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
+    from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
 
     try:
         return ray.get(calls, timeout=timeout)
@@ -92,8 +92,18 @@ def wait_for(ray: Any, calls: Any, *, timeout: float, what: str) -> Any:
         raise RecctlError(f"{what} did not finish within {timeout:.0f} s",
                           "check `ray status` (free CPUs, alive nodes)") from None
     except RayActorError as exc:
-        raise RecctlError(f"{what}: a Ray actor died ({exc})",
+        raise RecctlError(f"{what}: a Ray actor died ({_first_line(exc)})",
                           "check `ray status` and the node's logs") from None
+    except RayError as exc:  # a worker or node lost under a task, an object lost with it
+        raise RecctlError(f"{what}: {type(exc).__name__} ({_first_line(exc)})",
+                          "check `ray status` (alive nodes) and the node's logs") from None
+
+
+def _first_line(exc: BaseException, limit: int = 240) -> str:
+    # Ray's messages run to dozens of lines of raylet log; the start says what happened.
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
 def check_fits(nodes: list[dict[str, Any]], cpus: float, key: str) -> None:

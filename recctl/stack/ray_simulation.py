@@ -16,6 +16,7 @@ accounting reconciles with the fetched logs as for one process.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import tempfile
@@ -106,9 +107,21 @@ def merge_shards(parts: list[dict[str, Any]], seed: int, targets: list[str],
         errors=[e for p in parts for e in p["errors"]][:10], elapsed_seconds=elapsed)
 
 
+def _progress(ray: Any, counter: Any) -> int | None:
+    """Episodes finished so far; None when the counter is unreachable (its node lost):
+    the bar then stands still, and the shards' own results decide the run."""
+    from ray.exceptions import RayError
+
+    try:
+        return int(ray.get(counter.value.remote(), timeout=5.0))
+    except RayError:
+        return None
+
+
 def run_sharded_simulation(loaded: Any, state: RunState, console: Console,
                            progress: bool = True) -> SimulationResult:
     """The experiment's simulation as shards on the run's Ray cluster."""
+    from ray.exceptions import RayError
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     from recctl.sim.rendering import episode_progress
@@ -122,11 +135,13 @@ def run_sharded_simulation(loaded: Any, state: RunState, console: Console,
     targets = list(state.replica_urls)
     world = ray.put(folder_archive(spec.world_dir))
     model_text = Path(sim.user_model).read_text(encoding="utf-8") if sim.user_model else None
-    counter = ray.remote(num_cpus=0)(ProgressCounter).remote()
+    counter: Any = ray.remote(num_cpus=0)(ProgressCounter).remote()
     task = ray.remote(run_shard)
     started = time.perf_counter()
+    # No retries: a shard re-run after its node died would replay requests the service
+    # already answered (and remembered in users' state); a lost shard fails the run.
     pending = [
-        task.options(num_cpus=spec.stack.ray.shard_cpus, scheduling_strategy=(
+        task.options(num_cpus=spec.stack.ray.shard_cpus, max_retries=0, scheduling_strategy=(
             NodeAffinitySchedulingStrategy(nodes[i % len(nodes)]["NodeID"], soft=False)))
         .remote(world, model_text, targets, episodes=sim.episodes, days=sim.days,
                 seed=sim.seed, concurrency=max(1, math.ceil(sim.concurrency / shards)),
@@ -138,14 +153,23 @@ def run_sharded_simulation(loaded: Any, state: RunState, console: Console,
             total = bar.add_task(f"{shards} shards on {len(nodes)} node(s)",
                                  total=sim.episodes * sim.days)
             while pending:
-                _, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
-                bar.update(total, completed=ray.get(counter.value.remote()))
-            bar.update(total, completed=ray.get(counter.value.remote()))
+                ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
+                if ready:  # a lost shard stops the run now, not when the others finish
+                    wait_for(ray, ready, timeout=60.0, what="the simulation shards")
+                if counter is not None and (done := _progress(ray, counter)) is not None:
+                    bar.update(total, completed=done)
+                else:
+                    counter = None  # lost with its node: the bar stands still from here
+            if counter is not None and (done := _progress(ray, counter)) is not None:
+                bar.update(total, completed=done)  # the shards' last counts
         parts = wait_for(ray, refs, timeout=60.0, what="the simulation shards")
     except BaseException:
         for ref in refs:  # Ctrl-C or a failed shard: stop the other shards too
-            ray.cancel(ref, force=True)
+            with contextlib.suppress(RayError):  # its node may be gone already
+                ray.cancel(ref, force=True)
         raise
     finally:
-        ray.kill(counter)
+        if counter is not None:
+            with contextlib.suppress(RayError):
+                ray.kill(counter)
     return merge_shards(parts, sim.seed, targets, time.perf_counter() - started)

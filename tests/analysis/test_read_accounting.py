@@ -143,3 +143,29 @@ def test_a_failed_fraction_at_the_threshold_is_still_valid(run: Path) -> None:
     _manifest(run, {"replica-1": 100, "replica-2": 102},
               simulation={"episodes": 400, "failed_episodes": 4})  # exactly 1%
     assert build_report([run]).valid
+
+
+def test_a_simulation_stopped_on_an_error_names_it(run: Path) -> None:
+    _manifest(run, {"replica-1": 100, "replica-2": 102}, interrupted=True,
+              simulation={"interrupted": True, "error": "a Ray node was lost"})
+    report = build_report([run])
+    assert not report.valid
+    assert report.invalid_reasons[0] == ("the simulation did not finish: it stopped on an "
+                                         "error (a Ray node was lost)")
+
+
+def test_an_unreachable_replica_invalidates_unless_every_ack_was_read(run: Path) -> None:
+    unreachable = {"replicas": {"replica-2": {"lines": 112, "lines_dropped": 0,
+                                              "unreachable": "its node is gone"}}}
+    # The acknowledged requests are all read (an earlier fetch got everything): valid.
+    _manifest(run, {"replica-1": 100, "replica-2": 102}, **unreachable)
+    report = build_report([run])
+    assert report.valid, report.invalid_reasons
+    assert report.reconciliation.unreachable == {"replica-2": "its node is gone"}
+    # Without acknowledgements nothing shows the logs are complete: invalid, and why.
+    (run / "manifest.json").write_text(json.dumps(
+        {**json.loads((run / "manifest.json").read_text()), "simulation": None}))
+    report = build_report([run])
+    assert not report.valid
+    assert report.invalid_reasons == ["the logs of replica-2 could not be fetched, so events "
+                                      "may be missing (its node is gone)"]

@@ -175,3 +175,26 @@ def test_cli_report_and_plan(ab_logs: Path, tmp_path: Path) -> None:
     assert "users/arm" in planned.output
     bad = runner.invoke(app, ["report", str(ab_logs), "--control", "Z"])
     assert bad.exit_code != 0 and isinstance(bad.exception, RecctlError)
+
+
+def test_cli_report_on_an_experiment_file_reads_its_latest_fetched_run(
+        ab_logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RECCTL_HOME", str(tmp_path))
+    experiment = tmp_path / "exp.yml"
+    experiment.write_text("name: EXP\narms:\n  C: {type: random}\n  T1: {type: random}\n")
+    runner = CliRunner()
+    missing = runner.invoke(app, ["report", str(experiment)])
+    assert missing.exit_code != 0 and isinstance(missing.exception, RecctlError)
+    assert "no run of 'EXP' has been fetched" in missing.exception.message
+    assert f"recctl fetch {experiment}" in missing.exception.hint
+
+    older, newer = (tmp_path / "cache" / "EXP" / run for run in
+                    ("20260101T000000Z-aaaaaa", "20260102T000000Z-bbbbbb"))
+    older.mkdir(parents=True)
+    (older / "manifest.json").write_text('{"experiment": "EXP"}')
+    shutil.copytree(ab_logs, newer)
+    (newer / "manifest.json").write_text('{"experiment": "EXP"}')
+    result = runner.invoke(app, ["report", str(experiment), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert (newer / "report" / "report.json").is_file()  # the newest run, not the older
+    assert not (older / "report").exists()

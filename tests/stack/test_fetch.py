@@ -124,3 +124,25 @@ def test_an_interrupted_simulate_marks_the_fetched_run(state: RunState, tmp_path
     (state.path / "simulation.json").write_text('{"seed": 5, "interrupted": true}')
     result = fetch_run(state, LocalRuntime(), tmp_path / "cache")
     assert json.loads((result.dest / "manifest.json").read_text())["interrupted"] is True
+
+
+def test_a_replica_that_cannot_be_reached_does_not_stop_the_others(
+        state: RunState, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    fetch_run(state, LocalRuntime(), cache)  # a first fetch got replica-2's 4 lines
+    gone = Path(state.replicas[1].log_dir)
+    for path in gone.iterdir():
+        path.unlink()
+    gone.rmdir()
+    (Path(state.replicas[0].log_dir) / "data.json").write_bytes(lines(6))  # grew 3 -> 6
+    result = fetch_run(state, LocalRuntime(), cache)
+    assert list(result.unreachable) == ["replica-2"]
+    assert "log folder" in result.unreachable["replica-2"]
+    assert result.copied == ["replica-1/data.json"]  # the reachable one was still fetched
+    assert result.lines == 6 + 5 + 4  # and the earlier copy of the lost one is kept
+    manifest = json.loads((result.dest / "manifest.json").read_text())
+    assert manifest["replicas"]["replica-2"]["lines"] == 4
+    assert "log folder" in manifest["replicas"]["replica-2"]["unreachable"]
+    assert "unreachable" not in manifest["replicas"]["replica-1"]
+    assert any(w.startswith("replica-2: its logs could not be fetched")
+               for w in result.warnings())
