@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -86,3 +89,19 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("RECCTL_HOME", str(home))
     return home
+
+
+@contextlib.contextmanager
+def two_ray_nodes() -> Iterator[tuple[Any, Any]]:
+    """A Ray head and one more node on this machine, one CPU each (~950 MB): (the
+    cluster, the second node)."""
+    from ray.cluster_utils import Cluster
+
+    nodes = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 1, "include_dashboard": False})
+    try:
+        second = nodes.add_node(num_cpus=1)
+        nodes.wait_for_nodes()
+        yield nodes, second
+    finally:
+        nodes.shutdown()

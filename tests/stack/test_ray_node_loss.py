@@ -16,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from local_fixtures import build_small_world, write_experiment
+from local_fixtures import build_small_world, two_ray_nodes, write_experiment
 
 ray = pytest.importorskip(
     "ray", reason="Ray is not installed here: pip install -e '.[ray]' (CI installs it)")
-
-from ray.cluster_utils import Cluster  # noqa: E402
 
 from recctl.stack.ray_actors import work_root  # noqa: E402
 
@@ -30,14 +28,8 @@ NAME = "raynodeloss"
 
 @pytest.fixture(scope="module")
 def cluster() -> Any:
-    nodes = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "include_dashboard": False})
-    try:
-        second = nodes.add_node(num_cpus=1)
-        nodes.wait_for_nodes()
-        yield nodes, second
-    finally:
-        nodes.shutdown()
+    with two_ray_nodes() as nodes:
+        yield nodes
 
 
 def _wait_for(found: Any, what: str, timeout: float = 120.0) -> Any:

@@ -18,14 +18,12 @@ from typing import Any
 
 import psutil
 import pytest
-from local_fixtures import build_small_world, write_experiment
+from local_fixtures import build_small_world, two_ray_nodes, write_experiment
 from rich.console import Console
 from typer.testing import CliRunner
 
 ray = pytest.importorskip(
     "ray", reason="Ray is not installed here: pip install -e '.[ray]' (CI installs it)")
-
-from ray.cluster_utils import Cluster  # noqa: E402
 
 from recctl.cli.main import app  # noqa: E402
 from recctl.errors import RecctlError  # noqa: E402
@@ -45,16 +43,12 @@ NAMESPACE = "recctl-test"
 @pytest.fixture(scope="module")
 def cluster() -> Any:
     """Two Ray nodes on this machine (~950 MB), up only while this module runs."""
-    nodes = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "include_dashboard": False})
-    try:
-        nodes.add_node(num_cpus=1)
-        nodes.wait_for_nodes()
+    with two_ray_nodes() as (nodes, _):
         ray.init(address=nodes.address, namespace=NAMESPACE, log_to_driver=False)
-        yield nodes
-    finally:
-        ray.shutdown()
-        nodes.shutdown()
+        try:
+            yield nodes
+        finally:
+            ray.shutdown()
 
 
 @pytest.fixture(scope="module")
