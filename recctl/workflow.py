@@ -86,6 +86,8 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
         assert state is not None, "a run state or explicit targets are needed"
         targets = simulation_targets(state)
     monitor = monitor_for(loaded, world.n_users, console)
+    if state is not None:  # replaced by the summary at the end: a run killed outright
+        _mark_unfinished(state, sim.seed, UNFINISHED)  # (SIGKILL, out of memory) says so
     try:
         if sharded:
             assert state is not None
@@ -98,12 +100,10 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
             )
     except BaseException as stopped:  # Ctrl-C, a lost node, a bug: the logs are partial
         if state is not None:  # a later fetch must know it (the verdict is then invalid)
-            partial: dict[str, Any] = {"seed": sim.seed, "interrupted": True}
-            if isinstance(stopped, RecctlError):
-                partial["error"] = stopped.message
-            elif not isinstance(stopped, KeyboardInterrupt):
-                partial["error"] = f"{type(stopped).__name__}: {stopped}"
-            (state.path / "simulation.json").write_text(json.dumps(partial, indent=2))
+            why = None if isinstance(stopped, KeyboardInterrupt) else (
+                stopped.message if isinstance(stopped, RecctlError)
+                else f"{type(stopped).__name__}: {stopped}")
+            _mark_unfinished(state, sim.seed, f"it stopped on an error ({why})" if why else None)
         raise
     render_summary(result, console)
     summary = simulation_summary(result, sim.max_failed_fraction)
@@ -120,6 +120,18 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
         (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
         result.episode_frame().to_csv(state.path / EPISODES_FILE, index=False)
     return summary
+
+
+UNFINISHED = ("it is still running, or it was killed before it could record its end "
+              "(SIGKILL, out of memory)")
+
+
+def _mark_unfinished(state: RunState, seed: int, why: str | None) -> None:
+    """simulation.json saying the run's logs are partial (`why`: None for a Ctrl-C)."""
+    partial: dict[str, Any] = {"seed": seed, "interrupted": True}
+    if why:
+        partial["error"] = why
+    (state.path / "simulation.json").write_text(json.dumps(partial, indent=2))
 
 
 def _sharded(loaded: LoadedExperiment, state: RunState, console: Console,

@@ -7,7 +7,8 @@ duplicate request ids). The verdict is invalid, with a reason each, when:
 - more episodes failed than `simulation.max_failed_fraction` allows,
 - the acknowledged requests are not the lines read (after dropping duplicates),
 - log rotation deleted lines (more than `stack.log_backups` files),
-- the run was interrupted, or the simulation stopped on an error (a lost node),
+- the run was interrupted, the simulation stopped on an error (a lost node), or it was
+  killed outright (simulate marks the run unfinished before it starts),
 - a replica's logs could not be fetched and the acknowledgements do not show that every
   request was read anyway.
 
@@ -48,7 +49,7 @@ class Reconciliation:
     total: Counts = field(default_factory=lambda: Counts("total"))
     malformed: int = 0
     interrupted: bool = False
-    stopped_by: str | None = None  # the error the simulation stopped on, if any
+    stopped_by: str | None = None  # why the simulation did not finish, when known
     unreachable: dict[str, str] = field(default_factory=dict)  # replica -> why not fetched
     failed_episodes: int | None = None
     episodes: int | None = None
@@ -125,7 +126,7 @@ def invalid_reasons(rec: Reconciliation) -> list[str]:
     """Why the verdict cannot be trusted; empty when nothing is wrong."""
     reasons = []
     if rec.stopped_by:
-        reasons.append(f"the simulation did not finish: it stopped on an error ({rec.stopped_by})")
+        reasons.append(f"the simulation did not finish: {rec.stopped_by}")
     elif rec.interrupted:
         reasons.append("the run was interrupted: the simulation did not finish")
     if rec.unreachable and rec.balanced is not True:

@@ -7,6 +7,8 @@ Library code raises RecctlError; it is printed here once and the exit code is 1.
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 
 import typer
@@ -62,8 +64,17 @@ for _name in COMMAND_MODULES:
     _module.register(app)
 
 
+def _terminate_like_ctrl_c(signum: int, frame: object) -> None:
+    # `timeout`, a CI job's cancel, `kill`: the same clean stop as Ctrl-C (the stack torn
+    # down, what was logged fetched), instead of dying with the stack left running.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends it at once
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 def main() -> None:
-    """Console-script entry: usage errors exit 2 (Typer), RecctlError exits 1 with its hint."""
+    """Console-script entry: usage errors exit 2 (Typer), RecctlError exits 1 with its hint.
+    SIGTERM is handled as Ctrl-C (a replica, `recctl serve`, sets its own handlers)."""
+    signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)
     try:
         app()
     except RecctlError as exc:

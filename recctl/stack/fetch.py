@@ -150,10 +150,9 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
     if result.conflicts:
         manifest.setdefault("conflicts", []).extend(result.conflicts)
     simulation = _saved_simulation(state)
-    if simulation is not None:
+    if simulation is not None:  # the latest word: a finished run clears an earlier mark
         manifest["simulation"] = simulation
-        if simulation.get("interrupted"):  # `recctl simulate` was stopped with Ctrl-C
-            manifest["interrupted"] = True
+        manifest["interrupted"] = bool(simulation.get("interrupted"))
     report = _report_block(state)
     if report is not None:
         manifest["report"] = report
