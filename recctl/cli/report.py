@@ -18,7 +18,7 @@ PathsArg = Annotated[list[Path], typer.Argument(
 EXPERIMENT_SUFFIXES = (".yml", ".yaml")
 
 
-def latest_fetched_run(path: Path) -> Path:
+def latest_fetched_run(path: Path, command: str = "report") -> Path:
     """The newest run folder `recctl fetch` made for the experiment file at `path`."""
     from recctl.errors import RecctlError
     from recctl.paths import cache_root
@@ -32,7 +32,7 @@ def latest_fetched_run(path: Path) -> Path:
             f"{path} is an experiment file, and no run of {name!r} has been fetched "
             f"(nothing under {folder})",
             f"run `recctl fetch {path}` after `recctl simulate`, or `recctl run {path}`; "
-            f"or pass a run folder: recctl report {folder}/RUN")
+            f"or pass a run folder: recctl {command} {folder}/RUN")
     return runs[-1].parent  # run ids start with their UTC start time: the last is newest
 
 
@@ -153,7 +153,8 @@ def _cuped_mode(value: str) -> bool | str:
 
 def plan(
     paths: Annotated[list[Path] | None, typer.Argument(
-        help="A pilot run's logs, to take the control arm's variance from.")] = None,
+        help="A pilot run's logs, to take the control arm's variance from. An experiment "
+             "file stands for its latest fetched run (and is the --file).")] = None,
     mde: Annotated[float, typer.Option(
         help="Minimum detectable effect, in % of the control mean.")] = 5.0,
     metric: Annotated[list[str] | None, typer.Option(
@@ -204,6 +205,17 @@ def plan(
     from recctl.analysis.preperiod import load_pre_period
     from recctl.errors import RecctlError
 
+    if paths and any(p.suffix in EXPERIMENT_SUFFIXES and p.is_file() for p in paths):
+        # `recctl plan FILE.yml`: the file's settings, and its latest fetched run as pilot
+        file = file or next(p for p in paths if p.suffix in EXPERIMENT_SUFFIXES)
+        paths = [latest_fetched_run(p, "plan") if p.suffix in EXPERIMENT_SUFFIXES
+                 and p.is_file() else p for p in paths]
+    if not 0 < power < 1:
+        raise RecctlError(f"--power {power:g} is not a probability",
+                          "give the chance to detect the effect, between 0 and 1, e.g. 0.8")
+    if alpha is not None and not 0 < alpha < 1:
+        raise RecctlError(f"--alpha {alpha:g} is not a significance level",
+                          "give a value between 0 and 1, e.g. 0.05")
     spec = None
     if file is not None:
         from recctl.spec import parse_experiment

@@ -137,3 +137,34 @@ def test_plan_is_cuped_aware(pilot: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     assert 0.2 < cuped["variance_reduction"] < 1
     assert cuped["episodes_total"] < plain["episodes_total"]
     assert cuped["power"] >= 0.8
+
+
+def test_plan_on_an_experiment_file_and_bad_probabilities(
+        ab_logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    monkeypatch.setenv("RECCTL_HOME", str(tmp_path))
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "users.json").write_text("".join(f'{{"user": {i}}}\n' for i in range(800)))
+    experiment = tmp_path / "exp.yml"
+    experiment.write_text(f"name: EXP\nworld: {world}\narms:\n"
+                          "  C: {type: random}\n  T1: {type: random}\n  T2: {type: random}\n")
+    runner = CliRunner()
+    unfetched = runner.invoke(app, ["plan", str(experiment)])
+    assert isinstance(unfetched.exception, RecctlError)
+    assert "recctl plan" in unfetched.exception.hint  # not `recctl report`
+    shutil.copytree(ab_logs, tmp_path / "cache" / "EXP" / "20260101T000000Z-aaaaaa")
+    (tmp_path / "cache" / "EXP" / "20260101T000000Z-aaaaaa" / "manifest.json").write_text("{}")
+    # The file's three arms and its world: the same as passing them by hand.
+    by_file = runner.invoke(app, ["plan", str(experiment), "--cuped", "off"],
+                            terminal_width=200)
+    by_hand = runner.invoke(app, ["plan", str(tmp_path / "cache" / "EXP"), "--arms", "3",
+                                  "--world", str(world), "--cuped", "off"], terminal_width=200)
+    assert by_file.exit_code == 0, by_file.output
+    assert "800 users" in by_file.output and "0.025 each" in by_file.output
+    assert by_file.output == by_hand.output
+    for flag, value in (("--power", "1.5"), ("--power", "0"), ("--alpha", "1")):
+        bad = runner.invoke(app, ["plan", str(experiment), flag, value])
+        assert isinstance(bad.exception, RecctlError), bad.output
+        assert flag in bad.exception.message
