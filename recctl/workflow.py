@@ -22,7 +22,7 @@ from recctl.spec import LoadedExperiment, load_experiment, parse_experiment
 from recctl.stack.base import RunState
 from recctl.stack.fetch import FetchResult, fetch_run
 from recctl.stack.lifecycle import simulation_targets, stack_up
-from recctl.stack.runs import runtime_for
+from recctl.stack.runs import check_still_served, runtime_for
 
 EPISODES_FILE = "episodes.csv"  # per-episode stats of the simulator (day, user, time, steps)
 
@@ -81,6 +81,8 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
                           "at a folder made by `recctl world`")
     user_model = load_user_model(sim.user_model)
     world = load_world(world_dir, user_model)
+    if state is not None:
+        check_still_served(loaded, state)
     sharded = targets is None and state is not None and state.runtime == "ray"
     if targets is None:
         assert state is not None, "a run state or explicit targets are needed"

@@ -16,6 +16,8 @@ from recctl.settings import read_yaml, validate
 from recctl.spec.arms import arm_problems
 from recctl.spec.experiment import Experiment
 
+SERVED_KEYS = ("name", "arms", "split", "data", "artifacts")
+
 
 class LoadedExperiment(BaseModel):
     """A validated experiment, with where it came from and a hash of its content."""
@@ -26,6 +28,12 @@ class LoadedExperiment(BaseModel):
     spec: Experiment
     config_hash: str
     raw: dict[str, Any]
+
+    def served_parts(self) -> dict[str, str]:
+        """A hash of each part of the file the replicas serve (the rest only drives the
+        simulator and the report): a change to these after `up` makes the stack stale."""
+        return {key: hashlib.sha256(yaml.safe_dump(self.raw.get(key), sort_keys=True)
+                                    .encode("utf-8")).hexdigest()[:16] for key in SERVED_KEYS}
 
 
 def _resolve(base: Path, value: Path | None) -> Path | None:

@@ -89,6 +89,7 @@ class RunState:
     docker: dict[str, Any] = field(default_factory=dict)   # network, labels, images, ...
     ray: dict[str, Any] = field(default_factory=dict)      # address, namespace, actors, nodes
     stopped: bool = False
+    served: dict[str, str] | None = None  # hashes of the file's arms, split, ... at `up`
 
     @property
     def path(self) -> Path:

@@ -35,6 +35,7 @@ from recctl.errors import RecctlError
 from recctl.eventlog import LOG_STATS, SET_ASIDE, is_log_name, read_stats
 from recctl.paths import cache_root
 from recctl.stack.base import RunState, Runtime
+from recctl.stack.runs import EXPERIMENT_SNAPSHOT
 
 MANIFEST = "manifest.json"
 
@@ -129,8 +130,10 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
         if replica.name in result.unreachable:
             replicas[replica.name]["unreachable"] = result.unreachable[replica.name]
     experiment_copy = dest / "experiment.yml"
-    if Path(state.experiment_file).is_file() and not experiment_copy.exists():
-        shutil.copyfile(state.experiment_file, experiment_copy)
+    snapshot = state.path / EXPERIMENT_SNAPSHOT  # as served (runs from before: the file now)
+    source = snapshot if snapshot.is_file() else Path(state.experiment_file)
+    if source.is_file() and not experiment_copy.exists():
+        shutil.copyfile(source, experiment_copy)
     manifest_path = dest / MANIFEST
     manifest: dict[str, Any] = {}
     if manifest_path.is_file():

@@ -9,6 +9,8 @@ from recctl.paths import state_root
 from recctl.spec import LoadedExperiment
 from recctl.stack.base import PRIVATE_DIR, RunState, Runtime, new_run_id, private_dir
 
+EXPERIMENT_SNAPSHOT = "experiment.yml"  # the experiment file as `up` read it
+
 
 def experiment_dir(experiment: str, root: Path | None = None) -> Path:
     return (root or state_root()) / experiment
@@ -26,9 +28,26 @@ def new_run(loaded: LoadedExperiment, root: Path | None = None,
         experiment=loaded.spec.name, run_id=run_id, runtime=loaded.spec.stack.runtime,
         experiment_file=str(loaded.path), config_hash=loaded.config_hash,
         seed=loaded.spec.simulation.seed, run_dir=str(run_dir),
+        served=loaded.served_parts(),
     )
     state.save()
+    # The file as served: fetch files this copy with the logs, whatever is edited later.
+    (run_dir / EXPERIMENT_SNAPSHOT).write_bytes(loaded.path.read_bytes())
     return state
+
+
+def check_still_served(loaded: LoadedExperiment, state: RunState) -> None:
+    """Refuse to drive a stack whose experiment file was edited where it matters since `up`
+    (the replicas would serve the old arms under the new file's name for them)."""
+    if state.served is None:  # a run from before this check
+        return
+    now = loaded.served_parts()
+    changed = [key for key in now if now[key] != state.served.get(key)]
+    if changed:
+        raise RecctlError(
+            f"{loaded.path}: {', '.join(changed)} changed since `recctl up` started run "
+            f"{state.run_id}; its replicas still serve the file as it was then",
+            f"undo the change, or `recctl down {loaded.path.name}` and `recctl up` again")
 
 
 def mark_current(state: RunState) -> None:

@@ -233,3 +233,37 @@ def test_a_simulate_killed_outright_leaves_the_run_marked_unfinished(
     assert fetched.lines > 0 and not report.valid
     assert report.invalid_reasons[0].startswith(
         "the simulation did not finish: it is still running, or it was killed")
+
+
+def test_an_experiment_file_edited_after_up_is_refused_where_it_matters(
+        tmp_path: Path, small_world: tuple[Path, Path], workspace: Path) -> None:
+    """Arms swapped in the file after `up`: the replicas still serve the old ones, so the
+    report would put the new names on the old arms. simulate refuses; a change to the
+    simulation itself is fine; fetch files the experiment as it was served."""
+    import yaml
+
+    from recctl.errors import RecctlError
+
+    world, artifacts = small_world
+    path = write_experiment(tmp_path, "edited", artifacts, world=str(world),
+                            simulation={"episodes": 40, "seed": 2, "concurrency": 4})
+    served = path.read_text()
+    state = stack_up(load_experiment(path), QUIET)
+    try:
+        body = yaml.safe_load(served)
+        body["arms"]["C"], body["arms"]["T1"] = body["arms"]["T1"], body["arms"]["C"]
+        path.write_text(yaml.safe_dump(body))
+        with pytest.raises(RecctlError, match="arms changed since `recctl up`"):
+            simulate(load_experiment(path), state, QUIET)
+
+        body = yaml.safe_load(served)
+        body["simulation"]["episodes"] = 30
+        path.write_text(yaml.safe_dump(body))
+        summary = simulate(load_experiment(path), state, QUIET)
+        assert summary["episodes"] == 30
+        runtime = runtime_for("local")
+        runtime.quiesce(state)
+        fetched = fetch_run(state, runtime, workspace / "cache")
+    finally:
+        stack_down("edited")
+    assert (fetched.dest / "experiment.yml").read_text() == served
