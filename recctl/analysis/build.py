@@ -65,7 +65,8 @@ def build_report(paths: Sequence[str | Path], options: ReportOptions | None = No
     if manifest is not None and len(paths) > 1:
         # One run's manifest cannot account for logs read from several folders.
         report.reconciliation = reconcile(None, report.read, facts.per_replica, facts.rows)
-        report.invalid_reasons = invalid_reasons(report.reconciliation)
+        report.invalid_reasons = (invalid_reasons(report.reconciliation)
+                                  + _assignment_reasons(report))
         report.warnings.append("several folders given: acknowledged requests were not "
                                "reconciled (report one fetched run folder for that)")
     return report
@@ -190,9 +191,26 @@ def report_from_facts(facts: LogFacts, read: ReadSummary | None, name: str,
                     cuped=adjustment.summary if adjustment is not None else None,
                     engine=facts.engine)
     report.reconciliation = reconcile(manifest, report.read, facts.per_replica, facts.rows)
-    report.invalid_reasons = invalid_reasons(report.reconciliation)
+    report.invalid_reasons = invalid_reasons(report.reconciliation) + _assignment_reasons(report)
     report.warnings.extend(_warnings(report))
     return report
+
+
+CONTAMINATED_LIMIT = 0.01  # users seen in several arms, as a share of all: above, invalid
+
+
+def _assignment_reasons(report: Report) -> list[str]:
+    """recctl's hash never moves a user between arms: more than a few such users mean
+    the split changed mid-run (name or salt) or a fork assigns by something else, and
+    dropping them (as the table does) leaves arms that are no longer comparable."""
+    several = report.user_summary.users_in_several_arms
+    everyone = several + len(report.users)
+    if not everyone or several / everyone <= CONTAMINATED_LIMIT:
+        return []
+    return [f"{several:,} of {everyone:,} users ({several / everyone:.1%}) appeared in more "
+            "than one arm: the assignment is not a fixed function of the user (a split "
+            "changed mid-run, or a service assigning otherwise), so the arms are not "
+            "comparable"]
 
 
 def hash_halves(users: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -246,3 +246,25 @@ def test_standalone_report_uses_the_stored_report_settings(three_arms: pd.DataFr
     bad = runner.invoke(app, ["report", str(run), "--out", str(tmp_path / "c")])
     assert bad.exit_code != 0 and isinstance(bad.exception, RecctlError)
     assert "report.alpha" in str(bad.exception) and "manifest.json" in str(bad.exception)
+
+
+@pytest.mark.parametrize(("moved", "valid"), [(10, True), (150, False)])
+def test_users_moved_between_arms_invalidate_beyond_a_few(
+        three_arms: pd.DataFrame, tmp_path: Path, moved: int, valid: bool) -> None:
+    """A split that changed mid-run (or a fork assigning by session) puts users in two arms.
+    A few (<= 1%) are left out with a warning; more make the verdict invalid."""
+    events = three_arms.copy()
+    users = np.sort(events["user"].unique())[:moved]
+    sessions = events[events["user"].isin(users)].groupby("user")["session"].first()
+    # each moved user's first session is logged under another arm than the rest
+    shifted = events["session"].isin(sessions.to_numpy())
+    events.loc[shifted, "arm"] = events.loc[shifted, "arm"].map(
+        {"C": "T1", "T1": "T2", "T2": "C"})
+    write_logs(events, tmp_path, experiment="EXP")
+    report = build_report([tmp_path])
+    several = report.user_summary.users_in_several_arms
+    assert several > 0 and several <= moved
+    assert report.valid is valid, report.invalid_reasons
+    assert any("appeared in more than one arm" in w for w in report.warnings)
+    if not valid:
+        assert "the assignment is not a fixed function of the user" in report.invalid_reasons[0]
