@@ -200,17 +200,25 @@ CONTAMINATED_LIMIT = 0.01  # users seen in several arms, as a share of all: abov
 
 
 def _assignment_reasons(report: Report) -> list[str]:
-    """recctl's hash never moves a user between arms: more than a few such users mean
-    the split changed mid-run (name or salt) or a fork assigns by something else, and
-    dropping them (as the table does) leaves arms that are no longer comparable."""
+    """Checks of the split itself. A sample ratio mismatch (p below the SRM threshold,
+    0.1% false alarms) means users were assigned or lost unevenly. And recctl's hash never
+    moves a user between arms: more than a few such users mean the split changed mid-run
+    or a fork assigns by something else, and dropping them (as the table does) leaves arms
+    that are no longer comparable."""
+    reasons = []
+    if report.srm.mismatch:
+        counts = ", ".join(f"{arm} {n:,}" for arm, n in zip(report.srm_arms,
+                                                            report.srm.observed, strict=True))
+        reasons.append(f"sample ratio mismatch: users per arm {counts} (p = "
+                       f"{report.srm.p_value:.2g}): users were assigned or lost unevenly")
     several = report.user_summary.users_in_several_arms
     everyone = several + len(report.users)
-    if not everyone or several / everyone <= CONTAMINATED_LIMIT:
-        return []
-    return [f"{several:,} of {everyone:,} users ({several / everyone:.1%}) appeared in more "
-            "than one arm: the assignment is not a fixed function of the user (a split "
-            "changed mid-run, or a service assigning otherwise), so the arms are not "
-            "comparable"]
+    if everyone and several / everyone > CONTAMINATED_LIMIT:
+        reasons.append(f"{several:,} of {everyone:,} users ({several / everyone:.1%}) "
+                       "appeared in more than one arm: the assignment is not a fixed function "
+                       "of the user (a split changed mid-run, or a service assigning "
+                       "otherwise), so the arms are not comparable")
+    return reasons
 
 
 def hash_halves(users: pd.DataFrame, seed: int) -> pd.DataFrame:

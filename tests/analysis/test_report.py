@@ -79,6 +79,9 @@ def test_srm_flags_a_constructed_imbalance(ab_events: pd.DataFrame, tmp_path: Pa
     result = build_report([tmp_path])
     assert result.srm.mismatch and result.srm.p_value < 1e-6
     assert any("MISMATCH" in line for line in result.summary_lines())
+    # Not a quiet table: the verdict is invalid, and says why.
+    assert not result.valid
+    assert result.invalid_reasons[0].startswith("sample ratio mismatch: users per arm C ")
 
 
 def test_aa_mode_splits_users_by_a_hash(ab_logs: Path) -> None:
