@@ -38,6 +38,16 @@ def write_outputs(report: Report, out_dir: str | Path,
         raise RecctlError(f"unknown output format(s): {', '.join(unknown)}",
                           f"choose from {', '.join(FILE_FORMATS)}")
     out = Path(out_dir)
+    try:
+        return _write(report, out, formats)
+    except OSError as exc:  # a file where the folder should be, no permission, disk full
+        where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(out) else ""
+        raise RecctlError(f"cannot write the report to {out}: {exc.strerror or exc}{where}",
+                          "pass --out with a folder you can write to (or free some disk "
+                          "space)") from None
+
+
+def _write(report: Report, out: Path, formats: Sequence[str]) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     if "png" in formats:

@@ -268,3 +268,14 @@ def test_users_moved_between_arms_invalidate_beyond_a_few(
     assert any("appeared in more than one arm" in w for w in report.warnings)
     if not valid:
         assert "the assignment is not a fixed function of the user" in report.invalid_reasons[0]
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_named_error(
+        three_arms: pd.DataFrame, tmp_path: Path) -> None:
+    write_logs(three_arms, tmp_path / "run", experiment="EXP")
+    taken = tmp_path / "taken"
+    taken.write_text("a file where the folder should go")
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "run"), "--out", str(taken)])
+    assert isinstance(result.exception, RecctlError), result.output  # was a FileExistsError
+    assert result.exception.message == f"cannot write the report to {taken}: File exists"
+    assert taken.read_text() == "a file where the folder should go"  # nothing overwritten
