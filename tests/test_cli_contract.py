@@ -30,6 +30,16 @@ def test_user_mistake_exits_1_with_a_hint_and_no_traceback(tmp_path: Path) -> No
     assert "hint:" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_path_that_cannot_be_used_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file where a folder should go")
+    for command in (("world", "--out", "taken"), ("bootstrap", "--out", "taken")):
+        result = recctl(*command, cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr and "taken" in result.stderr
+        assert result.stderr.startswith("Error: ") and "hint: check the path" in result.stderr
+    assert (tmp_path / "taken").read_text() == "a file where a folder should go"
+
+
 def test_invalid_experiment_names_file_and_key(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yml"
     bad.write_text("name: x\narms: {C: {type: random}}\nstack: {replicas: many}\n")

@@ -80,6 +80,15 @@ def main() -> None:
     except RecctlError as exc:
         report_error(exc)
         sys.exit(1)
+    except OSError as exc:  # a path the user gave that cannot be used: no traceback
+        if os.environ.get("RECCTL_TRACEBACK"):
+            raise
+        where = f": {exc.filename}" if exc.filename else ""
+        report_error(RecctlError(
+            f"{exc.strerror or type(exc).__name__}{where}",
+            "check the path given (a file where a folder should be, permissions, free "
+            "space); RECCTL_TRACEBACK=1 shows where it happened"))
+        sys.exit(1)
 
 
 def report_error(exc: RecctlError) -> None:
