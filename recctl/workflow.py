@@ -7,6 +7,7 @@ flushed), what was logged is fetched, and the stack is torn down.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -95,10 +96,12 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
             assert state is not None
             result = _sharded(loaded, state, console, monitor)
         else:
+            give_up = GiveUp(math.floor(sim.max_failed_fraction * sim.episodes * sim.days),
+                             monitor.on_episode if monitor is not None else None)
             result = run_http_simulation(
                 world, user_model, targets, episodes=sim.episodes, days=sim.days,
                 seed=sim.seed, concurrency=sim.concurrency, console=console,
-                on_episode=monitor.on_episode if monitor is not None else None,
+                on_episode=give_up,
             )
     except BaseException as stopped:  # Ctrl-C, a lost node, a bug: the logs are partial
         if state is not None:  # a later fetch must know it (the verdict is then invalid)
@@ -109,6 +112,12 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
         raise
     render_summary(result, console)
     summary = simulation_summary(result, sim.max_failed_fraction)
+    if not sharded and give_up.failed > give_up.allowed:
+        summary["gave_up"] = True
+        console.print(f"[bold red]Stopped after {give_up.failed:,} failed episodes[/]: more "
+                      f"than simulation.max_failed_fraction allows for the whole run "
+                      f"({give_up.allowed:,} of {sim.episodes * sim.days:,}), so no answer "
+                      "could be valid; the last errors are above")
     if monitor is not None:
         summary["sequential"] = monitor.summary()
         if monitor.stop_reason:
@@ -122,6 +131,23 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
         (state.path / "simulation.json").write_text(json.dumps(summary, indent=2))
         result.episode_frame().to_csv(state.path / EPISODES_FILE, index=False)
     return summary
+
+
+class GiveUp:
+    """The simulator's per-episode hook: stop starting episodes once more have failed than
+    the whole run may (its answer can no longer be valid: with the service down, 10,000
+    episodes would otherwise each wait out the retry window), else ask the monitor."""
+
+    def __init__(self, allowed: int, monitor_hook: Any | None) -> None:
+        self.allowed = allowed
+        self.failed = 0
+        self.monitor_hook = monitor_hook
+
+    def __call__(self, user: int, session_time: float, steps: int, failed: bool) -> bool:
+        self.failed += bool(failed)
+        stop_for_monitor = bool(self.monitor_hook is not None
+                                and self.monitor_hook(user, session_time, steps, failed))
+        return self.failed > self.allowed or stop_for_monitor
 
 
 UNFINISHED = ("it is still running, or it was killed before it could record its end "

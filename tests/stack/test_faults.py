@@ -240,6 +240,12 @@ def test_too_many_failed_episodes_make_the_run_invalid(tmp_path: Path, workspace
     manifest = json.loads((cache / "manifest.json").read_text())
     failed = manifest["simulation"]["failed_episodes"]
     assert failed > 6 and manifest["simulation"]["failed_too_many"] is True
+    # Once more failed than the whole run allows (6 of 600), no new episode started:
+    # the answer could no longer be valid (a dead service would otherwise take an hour).
+    assert manifest["simulation"]["gave_up"] is True
+    assert failed <= 6 + 16  # the allowance, plus the episodes already in flight
+    assert manifest["simulation"]["episodes"] < 600
+    assert "Stopped after" in result.output
     report = workspace / "reports" / "lossy" / cache.name
     written = json.loads((report / "report.json").read_text())
     assert written["valid"] is False
