@@ -91,13 +91,13 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
     monitor = monitor_for(loaded, world.n_users, console)
     if state is not None:  # replaced by the summary at the end: a run killed outright
         _mark_unfinished(state, sim.seed, UNFINISHED)  # (SIGKILL, out of memory) says so
+    give_up = GiveUp(math.floor(sim.max_failed_fraction * sim.episodes * sim.days),
+                     monitor.on_episode if monitor is not None else None)
     try:
-        if sharded:
+        if sharded:  # (the shards run apart: no giving up early there)
             assert state is not None
             result = _sharded(loaded, state, console, monitor)
         else:
-            give_up = GiveUp(math.floor(sim.max_failed_fraction * sim.episodes * sim.days),
-                             monitor.on_episode if monitor is not None else None)
             result = run_http_simulation(
                 world, user_model, targets, episodes=sim.episodes, days=sim.days,
                 seed=sim.seed, concurrency=sim.concurrency, console=console,
@@ -112,7 +112,7 @@ def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,
         raise
     render_summary(result, console)
     summary = simulation_summary(result, sim.max_failed_fraction)
-    if not sharded and give_up.failed > give_up.allowed:
+    if give_up.failed > give_up.allowed:
         summary["gave_up"] = True
         console.print(f"[bold red]Stopped after {give_up.failed:,} failed episodes[/]: more "
                       f"than simulation.max_failed_fraction allows for the whole run "
