@@ -205,17 +205,17 @@ def plan(
     from recctl.analysis.preperiod import load_pre_period
     from recctl.errors import RecctlError
 
-    if paths and any(p.suffix in EXPERIMENT_SUFFIXES and p.is_file() for p in paths):
-        # `recctl plan FILE.yml`: the file's settings, and its latest fetched run as pilot
-        file = file or next(p for p in paths if p.suffix in EXPERIMENT_SUFFIXES)
-        paths = [latest_fetched_run(p, "plan") if p.suffix in EXPERIMENT_SUFFIXES
-                 and p.is_file() else p for p in paths]
     if not 0 < power < 1:
         raise RecctlError(f"--power {power:g} is not a probability",
                           "give the chance to detect the effect, between 0 and 1, e.g. 0.8")
     if alpha is not None and not 0 < alpha < 1:
         raise RecctlError(f"--alpha {alpha:g} is not a significance level",
                           "give a value between 0 and 1, e.g. 0.05")
+    if paths and any(p.suffix in EXPERIMENT_SUFFIXES and p.is_file() for p in paths):
+        # `recctl plan FILE.yml`: the file's settings, and its latest fetched run as pilot
+        file = file or next(p for p in paths if p.suffix in EXPERIMENT_SUFFIXES)
+        paths = [latest_fetched_run(p, "plan") if p.suffix in EXPERIMENT_SUFFIXES
+                 and p.is_file() else p for p in paths]
     spec = None
     if file is not None:
         from recctl.spec import parse_experiment
