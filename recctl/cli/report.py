@@ -36,6 +36,15 @@ def latest_fetched_run(path: Path, command: str = "report") -> Path:
     return runs[-1].parent  # run ids start with their UTC start time: the last is newest
 
 
+def is_experiment_file(path: Path) -> bool:
+    return path.suffix in EXPERIMENT_SUFFIXES and path.is_file()
+
+
+def fetched_runs_for(paths: list[Path], command: str) -> list[Path]:
+    """`paths` with each experiment file replaced by its latest fetched run."""
+    return [latest_fetched_run(p, command) if is_experiment_file(p) else p for p in paths]
+
+
 def report(
     paths: PathsArg,
     experiment: Annotated[str | None, typer.Option(
@@ -95,9 +104,8 @@ def report(
     from recctl.errors import RecctlError
     from recctl.spec import ReportSpec
 
-    if any(p.suffix in EXPERIMENT_SUFFIXES and p.is_file() for p in paths):
-        paths = [latest_fetched_run(p) if p.suffix in EXPERIMENT_SUFFIXES and p.is_file()
-                 else p for p in paths]
+    if any(map(is_experiment_file, paths)):
+        paths = fetched_runs_for(paths, "report")
         Console(stderr=True).print(f"[dim]reading {', '.join(map(str, paths))}[/]")
     stored = stored_experiment(paths)
     spec = stored.report if stored and stored.report else ReportSpec()
@@ -211,11 +219,10 @@ def plan(
     if alpha is not None and not 0 < alpha < 1:
         raise RecctlError(f"--alpha {alpha:g} is not a significance level",
                           "give a value between 0 and 1, e.g. 0.05")
-    if paths and any(p.suffix in EXPERIMENT_SUFFIXES and p.is_file() for p in paths):
+    if paths and any(map(is_experiment_file, paths)):
         # `recctl plan FILE.yml`: the file's settings, and its latest fetched run as pilot
-        file = file or next(p for p in paths if p.suffix in EXPERIMENT_SUFFIXES)
-        paths = [latest_fetched_run(p, "plan") if p.suffix in EXPERIMENT_SUFFIXES
-                 and p.is_file() else p for p in paths]
+        file = file or next(filter(is_experiment_file, paths))
+        paths = fetched_runs_for(paths, "plan")
     spec = None
     if file is not None:
         from recctl.spec import parse_experiment

@@ -32,8 +32,12 @@ class LoadedExperiment(BaseModel):
     def served_parts(self) -> dict[str, str]:
         """A hash of each part of the file the replicas serve (the rest only drives the
         simulator and the report): a change to these after `up` makes the stack stale."""
-        return {key: hashlib.sha256(yaml.safe_dump(self.raw.get(key), sort_keys=True)
-                                    .encode("utf-8")).hexdigest()[:16] for key in SERVED_KEYS}
+        return {key: _digest(self.raw.get(key)) for key in SERVED_KEYS}
+
+
+def _digest(value: Any) -> str:
+    """A short hash of YAML content, independent of key order."""
+    return hashlib.sha256(yaml.safe_dump(value, sort_keys=True).encode("utf-8")).hexdigest()[:16]
 
 
 def _resolve(base: Path, value: Path | None) -> Path | None:
@@ -59,10 +63,7 @@ def parse_experiment(path: str | Path) -> LoadedExperiment:
     )
     report = spec.report.model_copy(update={"pre_period": _resolve(base, spec.report.pre_period)})
     spec = spec.model_copy(update={**updates, "simulation": simulation, "report": report})
-    config_hash = hashlib.sha256(
-        yaml.safe_dump(raw, sort_keys=True).encode("utf-8")
-    ).hexdigest()[:16]
-    return LoadedExperiment(path=path.resolve(), spec=spec, config_hash=config_hash, raw=raw)
+    return LoadedExperiment(path=path.resolve(), spec=spec, config_hash=_digest(raw), raw=raw)
 
 
 def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) -> None:

@@ -107,15 +107,19 @@ def merge_shards(parts: list[dict[str, Any]], seed: int, targets: list[str],
         errors=[e for p in parts for e in p["errors"]][:10], elapsed_seconds=elapsed)
 
 
-def _progress(ray: Any, counter: Any) -> int | None:
-    """Episodes finished so far; None when the counter is unreachable (its node lost):
-    the bar then stands still, and the shards' own results decide the run."""
+def _show_progress(ray: Any, counter: Any, bar: Any, task: Any) -> Any:
+    """Move the bar to the episodes finished so far; returns the counter, or None once it
+    is unreachable (lost with its node): the bar then stands still, and the shards' own
+    results decide the run."""
     from ray.exceptions import RayError
 
+    if counter is None:
+        return None
     try:
-        return int(ray.get(counter.value.remote(), timeout=5.0))
+        bar.update(task, completed=int(ray.get(counter.value.remote(), timeout=5.0)))
     except RayError:
         return None
+    return counter
 
 
 def run_sharded_simulation(loaded: Any, state: RunState, console: Console,
@@ -156,12 +160,8 @@ def run_sharded_simulation(loaded: Any, state: RunState, console: Console,
                 ready, pending = ray.wait(pending, num_returns=len(pending), timeout=0.5)
                 if ready:  # a lost shard stops the run now, not when the others finish
                     wait_for(ray, ready, timeout=60.0, what="the simulation shards")
-                if counter is not None and (done := _progress(ray, counter)) is not None:
-                    bar.update(total, completed=done)
-                else:
-                    counter = None  # lost with its node: the bar stands still from here
-            if counter is not None and (done := _progress(ray, counter)) is not None:
-                bar.update(total, completed=done)  # the shards' last counts
+                counter = _show_progress(ray, counter, bar, total)
+            counter = _show_progress(ray, counter, bar, total)  # the shards' last counts
         parts = wait_for(ray, refs, timeout=60.0, what="the simulation shards")
     except BaseException:
         for ref in refs:  # Ctrl-C or a failed shard: stop the other shards too
