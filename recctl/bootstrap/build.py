@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 from recctl.artifacts import MANIFEST, file_sha256
 from recctl.bootstrap.config import BootstrapConfig, load_bootstrap_config
 from recctl.bootstrap.dayloop import ab_in_process, run_day_loop, store_of
+from recctl.environment import numeric_environment
 from recctl.errors import RecctlError
 from recctl.eventlog import find_log_files
 from recctl.sim.user_model import user_model_from_mapping
@@ -134,6 +135,7 @@ def bootstrap(
             artifacts_manifest = {
                 "producer": "recctl bootstrap",
                 "code_version": code_version(),
+                "environment": numeric_environment(),
                 "seed": seed,
                 "parameters": train_config.to_dict(),
                 "bootstrap": config.to_dict(),
@@ -170,6 +172,7 @@ def bootstrap(
         "seed": seed,
         "config": config.to_dict(),
         "code_version": code_version(),
+        "environment": numeric_environment(),
         "layout": {"world": "world", "logs": "logs", "artifacts": "artifacts"},
         "days": days,
         "in_process_ab": ab,

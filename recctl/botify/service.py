@@ -9,6 +9,7 @@ experiment's hash, answered by that arm's fallback chain and logged before the a
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from recctl.artifacts import ArtifactSet
 from recctl.assignment import arm_index
 from recctl.botify.keys import Keys
-from recctl.botify.readiness import Readiness
+from recctl.botify.readiness import Readiness, Unavailable
 from recctl.botify.redis_client import open_client
 from recctl.botify.settings import ServiceSettings
 from recctl.botify.store import RedisStore
@@ -25,6 +26,8 @@ from recctl.eventlog import RotatingLogWriter, dumps_event, make_event
 from recctl.recommenders import Chain, build_chain, needed_artifacts
 from recctl.recommenders.draws import request_key
 from recctl.spec import LoadedExperiment, check_recommenders, load_experiment
+
+log = logging.getLogger("recctl.botify")
 
 
 class Service:
@@ -50,6 +53,7 @@ class Service:
         self.chains: dict[str, Chain] = {
             arm: build_chain(spec, self.store) for arm, spec in loaded.spec.arms.items()}
         self.writer: RotatingLogWriter | None = None
+        self._log_failing = False  # the last write failed (logged once, not per request)
 
     @classmethod
     def open(cls, settings: ServiceSettings) -> Service:
@@ -114,7 +118,17 @@ class Service:
             time.perf_counter() - started, recommendation, {self.experiment: arm},
             replica=self.replica, session=listen.session, recommender=answered_by,
             request_id=request_id)
-        self.writer.write(dumps_event(event))
+        try:
+            self.writer.write(dumps_event(event))
+        except OSError as exc:  # a full disk, say: the request must not be acknowledged
+            if not self._log_failing:
+                log.error("cannot write the event log %s: %s", self.writer.path, exc)
+            self._log_failing = True
+            raise Unavailable(f"the event log cannot be written ({exc.strerror or exc}); "
+                              "this request was not logged: retry it") from exc
+        if self._log_failing:
+            log.warning("the event log %s is written again", self.writer.path)
+            self._log_failing = False
 
     async def track_info(self, track: int) -> bytes:
         self.readiness.check()

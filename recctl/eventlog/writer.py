@@ -4,7 +4,9 @@
 the request is answered. That costs a few microseconds (the kernel's page cache takes it)
 and means an acknowledged request's line survives even a SIGKILL of the replica, which a
 user-space buffer would lose. When the file would exceed `max_bytes` it rotates to
-`data.json.1`, `.2`, ... (newest first, `backups` kept). `close()` fsyncs.
+`data.json.1`, `.2`, ... (newest first, `backups` kept). `close()` fsyncs. A
+write the disk refuses (full, or over a size limit) is cut back to the last whole line
+and raised: the caller did not get its line logged and must not acknowledge it.
 
 Rotation beyond `backups` deletes the oldest file: the lines in it are counted in a
 sidecar, `data.json.stats` (JSON: lines_written, lines_dropped, files_dropped), rewritten
@@ -18,6 +20,7 @@ the synthetic-log generator write batches (`write_lines`) through the same code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -84,8 +87,16 @@ class RotatingLogWriter:
 
     def _append(self, data: bytes, lines: int) -> None:
         view = memoryview(data)
-        while view:  # a regular file takes it in one go; loop for the rare short write
-            view = view[os.write(self._fd, view):]
+        try:
+            while view:  # a regular file takes it in one go; loop for the rare short write
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            # A full disk (or a file-size limit) takes part of the data, then refuses the
+            # rest. Cut the file back to its last whole line: the next line written once
+            # there is room again must not be glued to a torn one and lost with it.
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, self._size)
+            raise
         self._size += len(data)
         self.written_lines += lines
 

@@ -14,6 +14,7 @@ from rich.console import Console
 
 import recctl
 from recctl.artifacts import ArtifactWriter, file_sha256
+from recctl.environment import numeric_environment
 from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary, find_log_files, read_events
 from recctl.train.catalog import Catalog, load_catalog, placeholder_catalog
@@ -152,6 +153,7 @@ def train(
     manifest = {
         "producer": "recctl train",
         "code_version": code_version(),
+        "environment": numeric_environment(),
         "seed": seed,
         "parameters": config.to_dict(),
         "inputs": [

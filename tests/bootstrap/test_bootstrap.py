@@ -53,6 +53,7 @@ def test_bootstrap_lays_out_world_logs_artifacts_and_manifest(built: Path) -> No
     assert ab["contextual_mod"]["session_time"] > ab["random"]["session_time"]
     assert ab["dssm"]["session_time"] > ab["random"]["session_time"]
     assert [d["day"] for d in manifest["days"]] == [0, 1]
+    assert manifest["environment"]["blas"], "the BLAS kernel decides the models' last bits"
     assert set(manifest["days"][1]["session_time"]) == {"random", "dssm", "i2i",
                                                         "contextual_mod", "fresh"}
     assert ab["fresh"]["session_time"] > ab["random"]["session_time"]

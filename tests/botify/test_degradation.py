@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import redis
 from botify_fixtures import HEADLINE_ARMS, N_TRACKS, start_replica, wait_for, write_experiment
 from http_client import Client
@@ -110,3 +111,39 @@ def test_redis_restart_stale_connections_are_replaced(tmp_path: Path, artifacts_
     finally:
         replica.kill()
         server.stop()
+
+
+def test_a_log_write_the_disk_refuses_is_not_acknowledged_and_tears_no_line(replica):
+    """A full disk under a replica, made real with a file-size limit on its process (the
+    kernel then takes part of a write and refuses the rest, as on a full disk): the
+    request gets a 503 (the simulator retries it elsewhere, same request id), the torn
+    part is cut back, and once writes succeed again no acknowledged line is lost."""
+    resource = pytest.importorskip("resource")
+    if not hasattr(resource, "prlimit"):
+        pytest.skip("resource.prlimit (Linux) sets a limit on another process")
+    client = Client(replica.url)
+    acked = [client.next(user, user % N_TRACKS, 0.5)[0] for user in range(5)]
+    assert acked == [200] * 5
+    log_file = replica.event_log
+    size = log_file.stat().st_size
+    soft, hard = resource.prlimit(replica.pid, resource.RLIMIT_FSIZE)
+    # Room for half a line: the next write is torn, exactly what a full disk does.
+    resource.prlimit(replica.pid, resource.RLIMIT_FSIZE, (size + 60, hard))
+    try:
+        refused = [client.next(user, 1, 0.5) for user in range(5, 8)]
+    finally:
+        resource.prlimit(replica.pid, resource.RLIMIT_FSIZE, (soft, hard))
+    for status, body in refused:
+        assert status == 503, (status, body)
+        assert "event log cannot be written" in body["error"]
+    assert log_file.stat().st_size == size and log_file.read_bytes().endswith(b"\n")
+    # Room again: the next answers are logged whole, and the file reads back clean.
+    again = [client.next(user, 2, 0.5)[0] for user in range(8, 11)]
+    assert again == [200] * 3
+    frame, summary = read_events([log_file])
+    assert summary.malformed == 0
+    assert len(frame) == 8 and sorted(frame["user"]) == [0, 1, 2, 3, 4, 8, 9, 10]
+    client.close()
+    service_log = replica.log_file.read_text()
+    assert service_log.count("cannot write the event log") == 1  # once, not per request
+    assert "is written again" in service_log

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 from rich.console import Console
@@ -36,6 +37,10 @@ def test_train_writes_a_complete_artifact_set(synthetic_logs: Path, tmp_path: Pa
     }
     assert manifest["seed"] == 3 and manifest["parameters"]["dssm"]["epochs"] == 4
     assert manifest["code_version"]["recctl"]
+    # What decides the floating-point results (docs: one seed fixes one machine's bytes).
+    environment = manifest["environment"]
+    assert environment["numpy"] == np.__version__
+    assert environment["blas"] and all(b["kernel"] for b in environment["blas"])
     by = {(r["artifact"], r["task"]): r for r in manifest["evaluation"]["rows"]}
     assert by[("dssm", "user")]["ndcg@10"] > by[("top_tracks", "user")]["ndcg@10"]
     assert by[("i2i", "next")]["recall@100"] > by[("top_tracks", "next")]["recall@100"]
