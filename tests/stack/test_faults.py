@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import threading
 import time
 from collections.abc import Callable
@@ -193,6 +194,19 @@ def _repeats_of_heard_tracks(dest: Path, experiment: str, arm: str = "T1") -> in
     return repeats
 
 
+def _fill_replica_disk(state: RunState, fault: Fault) -> None:
+    """The first replica's disk is full for 2 s, then has room again. A file-size limit on
+    its process, 100 bytes past its log's size, makes the kernel take part of the next
+    line and refuse the rest, then refuse every line, as a full disk (ENOSPC) does."""
+    victim = state.replicas[0]
+    pid = int(victim.pid or 0)
+    log_size = (Path(victim.log_dir or "") / "data.json").stat().st_size
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (log_size + 100, hard))
+    time.sleep(2)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (soft, hard))
+
+
 @pytest.mark.parametrize("balancer", ["client", pytest.param("nginx", marks=needs_nginx)])
 def test_replica_killed_mid_run(tmp_path: Path, workspace: Path,
                                 small_world: tuple[Path, Path], balancer: str) -> None:
@@ -287,3 +301,21 @@ def test_lines_lost_to_rotation_are_detected(tmp_path: Path, workspace: Path,
     assert written["reconciliation"]["total"]["lost_to_rotation"] == dropped
     assert any("lost to log rotation" in r for r in written["invalid_reasons"])
     assert any("acknowledged but" in r for r in written["invalid_reasons"])
+
+
+@pytest.mark.skipif(not hasattr(resource, "prlimit"), reason="needs Linux's prlimit")
+@pytest.mark.parametrize("balancer", ["client", pytest.param("nginx", marks=needs_nginx)])
+def test_replica_disk_full_mid_run(tmp_path: Path, workspace: Path,
+                                   small_world: tuple[Path, Path], balancer: str) -> None:
+    """One replica cannot write its log for a while: it answers 503, the other one takes
+    the retries, the torn line is cut back, and every acknowledged request is still read
+    exactly once (none glued to a torn line once there is room again)."""
+    name = f"diskfull_{balancer}"
+    outcome = _run_with(tmp_path, workspace, small_world, name, _fill_replica_disk,
+                        balancer=balancer)
+    _assert_exactly_once(outcome)
+    assert outcome.fetched is not None
+    files = find_log_files([outcome.fetched.dest])
+    assert files and all(f.read_bytes().endswith(b"\n") for f in files)
+    by_replica = {r.replica: r for r in outcome.report.reconciliation.replicas}
+    assert len(by_replica) == 2 and all(r.read > 0 for r in by_replica.values())

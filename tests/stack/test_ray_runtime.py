@@ -73,6 +73,20 @@ def _pids(state: dict[str, Any]) -> list[int]:
     return [state["redis"]["pid"]] + [r["pid"] for r in state["replicas"]]
 
 
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _wait_until_gone(processes: list[psutil.Process], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while left := [p.pid for p in processes if _running(p)]:
+        assert time.monotonic() < deadline, f"still running after down: pids {left}"
+        time.sleep(0.1)
+
+
 def test_run_places_replicas_on_two_nodes_and_down_leaves_nothing(
         tmp_path: Path, small_world: tuple[Path, Path], cluster: Any, workspace: Path) -> None:
     # `recctl run` as a user types it, in a process of its own (a fresh Ray driver).
@@ -127,6 +141,7 @@ def test_down_from_another_shell_finds_the_actors_by_name(
         names = run_actor_names(ray, NAMESPACE, "raydown", state["run_id"])
         assert len(names) == 3
         assert all(psutil.pid_exists(pid) for pid in _pids(state))
+        processes = [psutil.Process(pid) for pid in _pids(state)]  # (knows its start time)
         status = CliRunner().invoke(app, ["status", str(path)])
         assert status.exit_code == 0, status.output
         assert status.output.count("running") >= 3 and "node " in status.output
@@ -157,7 +172,9 @@ def test_down_from_another_shell_finds_the_actors_by_name(
                               capture_output=True, text=True, timeout=120, env=env)
     assert down.returncode == 0, down.stdout + down.stderr
     assert run_actor_names(ray, NAMESPACE, "raydown", state["run_id"]) == []
-    assert not any(psutil.pid_exists(pid) for pid in _pids(state))
+    # ray.kill is asynchronous: a process may take a moment to exit and be reaped (seen
+    # under CI's load), so "gone" is polled; a pid reused since, or a zombie, is gone.
+    _wait_until_gone(processes, timeout=10)
     # Only the folder of the actor killed outright is left on its node: no one to delete it.
     left = work_root() / "raydown" / state["run_id"]
     assert sorted(p.name for p in left.iterdir()) == ["replica-1"]
