@@ -108,7 +108,7 @@ def start_redis(place: Placement, image: str, password: str) -> Container:
     container = _create(place, image, "redis", ["redis-server", REDIS_CONF], component="redis")
     # World-writable data folder: the official image runs Redis as its own user.
     folders = {"etc/recctl": 0o755, REDIS_DATA.lstrip("/"): 0o777}
-    container.put_archive("/", tar_of({REDIS_CONF.lstrip("/"): redis_config(password).encode()},
+    put_files(container, "/", tar_of({REDIS_CONF.lstrip("/"): redis_config(password).encode()},
                                       folders=folders))
     container.start()
     return container
@@ -117,6 +117,21 @@ def start_redis(place: Placement, image: str, password: str) -> Container:
 def redis_probe(password: str) -> tuple[list[str], dict[str, str]]:
     """PING with the password from the environment (redis-cli reads REDISCLI_AUTH)."""
     return (["sh", "-c", "redis-cli ping | grep -q PONG"], {"REDISCLI_AUTH": password})
+
+
+def put_files(container: Container, path: str, archive: bytes, attempts: int = 3) -> None:
+    """Extract a tar into a created container. Retried on an engine error: Podman's copier
+    now and then loses its helper process ("passing bulk input to subprocess: ... broken
+    pipe": once in 11 runs of a Docker test here), and extracting the same tar again is
+    harmless."""
+    for attempt in range(1, attempts + 1):
+        try:
+            container.put_archive(path, archive)
+            return
+        except docker.errors.APIError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.5 * attempt)
 
 
 def exec_ok(container: Container, command: list[str],
@@ -164,7 +179,7 @@ def start_replica(place: Placement, image: str, name: str, *, experiment_file: P
     # The Redis URL (with its password) by environment: `recctl serve` reads RECCTL_REDIS.
     container = _create(place, image, name, command, component="replica",
                         environment={"RECCTL_REDIS": redis})
-    container.put_archive(RUN_FILES, _run_files(experiment_file, artifacts))
+    put_files(container, RUN_FILES, _run_files(experiment_file, artifacts))
     container.start()
     return container
 
@@ -196,6 +211,6 @@ def start_nginx(place: Placement, image: str, upstreams: list[str], *, host: str
                         component="nginx", ports={f"{NGINX_PORT}/tcp": (host, port)})
     # nginx creates the temp folders below NGINX_TEMP itself, owned by its worker user.
     folders = {"etc/recctl": 0o755, NGINX_TEMP.lstrip("/"): 0o755}
-    container.put_archive("/", tar_of({NGINX_CONF.lstrip("/"): conf.encode()}, folders=folders))
+    put_files(container, "/", tar_of({NGINX_CONF.lstrip("/"): conf.encode()}, folders=folders))
     container.start()
     return container

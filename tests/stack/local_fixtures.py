@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ import pytest
 import yaml
 
 from recctl.artifacts import ArtifactWriter, read_jsonl
+from recctl.eventlog import find_log_files, iter_events
+from recctl.workflow import RunOutcome
 
 TRACKS = 200
 
@@ -105,3 +109,25 @@ def two_ray_nodes() -> Iterator[tuple[Any, Any]]:
         yield nodes, second
     finally:
         nodes.shutdown()
+
+
+def assert_exactly_once(outcome: RunOutcome, seed: int = 4) -> None:
+    """A run through faults: no episode failed, the verdict is valid, and every
+    acknowledged request was read once (duplicates dropped and counted)."""
+    simulation = outcome.simulation
+    assert simulation is not None
+    assert simulation["failed_episodes"] == 0, simulation["errors"]
+    report = outcome.report
+    rec = report.reconciliation
+    assert report.invalid_reasons == []
+    assert rec.total.acknowledged == simulation["acked_requests"] == rec.total.read
+    # What was fetched is what was read plus the duplicates dropped (counted).
+    assert rec.total.logged == rec.total.read + rec.total.duplicates
+    assert sum(r.duplicates for r in rec.replicas) == rec.total.duplicates
+    written = json.loads((outcome.report_dir / "report.json").read_text())
+    assert written["valid"] is True
+    assert written["reconciliation"]["total"]["duplicates"] == rec.total.duplicates
+    # Every line carries the simulator's own id (through nginx too): "<seed>-<day>-<ep>:...".
+    assert outcome.fetched is not None
+    ids = [e.get("request_id") for e in iter_events(find_log_files([outcome.fetched.dest]))]
+    assert all(re.fullmatch(rf"{seed}-0-\d+:\d+:(next|last)", str(i)) for i in ids)

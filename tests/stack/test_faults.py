@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import resource
 import threading
 import time
@@ -16,12 +15,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from local_fixtures import build_small_world, write_experiment
+from local_fixtures import assert_exactly_once, build_small_world, write_experiment
 from rich.console import Console
 from typer.testing import CliRunner
 
 from recctl.cli.main import app
-from recctl.eventlog import find_log_files, iter_events, read_events
+from recctl.eventlog import find_log_files, read_events
 from recctl.stack.base import RunState
 from recctl.stack.managed import ManagedProcess
 from recctl.stack.nginx import find_nginx
@@ -157,26 +156,6 @@ def _run_with(tmp_path: Path, workspace: Path, small_world: tuple[Path, Path], n
     return outcome
 
 
-def _assert_exactly_once(outcome: RunOutcome) -> None:
-    simulation = outcome.simulation
-    assert simulation is not None
-    assert simulation["failed_episodes"] == 0, simulation["errors"]
-    report = outcome.report
-    rec = report.reconciliation
-    assert report.invalid_reasons == []
-    assert rec.total.acknowledged == simulation["acked_requests"] == rec.total.read
-    # What was fetched is what was read plus the duplicates dropped (counted).
-    assert rec.total.logged == rec.total.read + rec.total.duplicates
-    assert sum(r.duplicates for r in rec.replicas) == rec.total.duplicates
-    written = json.loads((outcome.report_dir / "report.json").read_text())
-    assert written["valid"] is True
-    assert written["reconciliation"]["total"]["duplicates"] == rec.total.duplicates
-    # Every line carries the simulator's own id (through nginx too): "<seed>-<day>-<ep>:...".
-    assert outcome.fetched is not None
-    ids = [e.get("request_id") for e in iter_events(find_log_files([outcome.fetched.dest]))]
-    assert all(re.fullmatch(r"4-0-\d+:\d+:(next|last)", str(i)) for i in ids)
-
-
 def _repeats_of_heard_tracks(dest: Path, experiment: str, arm: str = "T1") -> int:
     """How many times the arm recommended a track the user had already heard (any session:
     the service's per-user state spans sessions)."""
@@ -212,7 +191,7 @@ def test_replica_killed_mid_run(tmp_path: Path, workspace: Path,
                                 small_world: tuple[Path, Path], balancer: str) -> None:
     outcome = _run_with(tmp_path, workspace, small_world, f"kill_{balancer}", _kill_replica,
                         balancer=balancer)
-    _assert_exactly_once(outcome)
+    assert_exactly_once(outcome)
     assert outcome.fetched is not None
     assert _repeats_of_heard_tracks(outcome.fetched.dest, f"kill_{balancer}") == 0
 
@@ -221,7 +200,7 @@ def test_redis_stopped_for_five_seconds(tmp_path: Path, workspace: Path,
                                         small_world: tuple[Path, Path]) -> None:
     outcome = _run_with(tmp_path, workspace, small_world, "redis_restart", _restart_redis,
                         episodes=2500)
-    _assert_exactly_once(outcome)
+    assert_exactly_once(outcome)
     assert outcome.simulation is not None and outcome.simulation["retried_requests"] > 0
     assert outcome.fetched is not None
     assert _repeats_of_heard_tracks(outcome.fetched.dest, "redis_restart") == 0
@@ -234,7 +213,7 @@ def test_nginx_restarted_mid_run(tmp_path: Path, workspace: Path,
                                  inject: Callable[[RunState, Fault], None]) -> None:
     name = f"nginx_{inject.__name__.strip('_')}"
     outcome = _run_with(tmp_path, workspace, small_world, name, inject, balancer="nginx")
-    _assert_exactly_once(outcome)
+    assert_exactly_once(outcome)
     assert outcome.fetched is not None
     assert _repeats_of_heard_tracks(outcome.fetched.dest, name) == 0
 
@@ -313,7 +292,7 @@ def test_replica_disk_full_mid_run(tmp_path: Path, workspace: Path,
     name = f"diskfull_{balancer}"
     outcome = _run_with(tmp_path, workspace, small_world, name, _fill_replica_disk,
                         balancer=balancer)
-    _assert_exactly_once(outcome)
+    assert_exactly_once(outcome)
     assert outcome.fetched is not None
     files = find_log_files([outcome.fetched.dest])
     assert files and all(f.read_bytes().endswith(b"\n") for f in files)
