@@ -153,8 +153,10 @@ class SequentialMonitor:
             mark = "conclusive" if r.conclusive else "inconclusive"
             shown.append(f"{arm} vs {self.control} {r.effect:+.2f}% "
                          f"[{r.lower:+.2f}%, {r.upper:+.2f}%] {mark}")
-        return (f"[dim]{peek.episodes:>7,} episodes[/] {self.metric} (always-valid "
-                f"{1 - self.alpha:.0%}): " + "; ".join(shown))
+        # "live, unadjusted": the report's figure differs (its logs, and CUPED when a
+        # pre-period exists), and a reader comparing the two should not wonder why.
+        return (f"[dim]{peek.episodes:>7,} episodes[/] {self.metric} (live, unadjusted, "
+                f"always-valid {1 - self.alpha:.0%}): " + "; ".join(shown))
 
     def summary(self) -> dict[str, Any]:
         """For simulation.json / the fetch manifest: the last look and whether we stopped."""

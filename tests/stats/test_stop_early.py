@@ -88,6 +88,7 @@ def test_stop_early_stops_a_clearly_different_ab(world: World) -> None:
     assert summary["stopped_early"] and summary["last"]["arms"]["T1"]["conclusive"]
     shown = console.export_text()
     assert "always-valid" in shown and "conclusive" in shown
+    assert "live, unadjusted" in shown  # not to be read as the report's (CUPED) figure
 
 
 def test_without_stop_early_every_episode_runs(world: World) -> None:
