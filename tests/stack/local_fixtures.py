@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import yaml
 
 from recctl.artifacts import ArtifactWriter, read_jsonl
 from recctl.eventlog import find_log_files, iter_events
+from recctl.stack.base import RunState
+from recctl.stack.managed import ManagedProcess
 from recctl.workflow import RunOutcome
 
 TRACKS = 200
@@ -131,3 +135,62 @@ def assert_exactly_once(outcome: RunOutcome, seed: int = 4) -> None:
     assert outcome.fetched is not None
     ids = [e.get("request_id") for e in iter_events(find_log_files([outcome.fetched.dest]))]
     assert all(re.fullmatch(rf"{seed}-0-\d+:\d+:(next|last)", str(i)) for i in ids)
+
+
+def local_logged_bytes(state: RunState) -> int:
+    """What the local runtime's replicas have logged so far, in bytes."""
+    logs = [Path(r.log_dir or "") / "data.json" for r in state.replicas]
+    return sum(p.stat().st_size for p in logs if p.exists())
+
+
+class Fault:
+    """Runs `inject(state, fault)` in a thread once the users are listening: the replicas'
+    logs hold `after_bytes` by `logged_bytes(state)` (by default: the local runtime's log
+    files). On exit, stops whatever the fault started (`started`)."""
+
+    def __init__(self, workspace: Path, experiment: str,
+                 inject: Callable[[RunState, Fault], None], after_bytes: int = 40_000,
+                 logged_bytes: Callable[[RunState], int] | None = None) -> None:
+        self.runs = workspace / ".recctl" / "runs" / experiment
+        self.inject, self.after_bytes = inject, after_bytes
+        self.logged_bytes = logged_bytes or local_logged_bytes
+        self.injected_at: float | None = None
+        self.started: list[ManagedProcess] = []  # processes the fault started
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _state(self) -> RunState | None:
+        for path in self.runs.glob("*/state.json"):
+            try:
+                state = RunState.load(path.parent)
+            except (ValueError, OSError):
+                continue  # being written
+            if state.endpoint and state.replicas and not state.stopped:
+                return state
+        return None
+
+    def _run(self) -> None:
+        try:
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                state = self._state()
+                if state is not None and self.logged_bytes(state) > self.after_bytes:
+                    self.inject(state, self)
+                    self.injected_at = time.monotonic()
+                    return
+                time.sleep(0.02)
+            raise AssertionError("the simulation never started")
+        except BaseException as exc:  # reported by the test
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def __enter__(self) -> Fault:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.thread.join(timeout=60)
+        for process in self.started:
+            process.stop()

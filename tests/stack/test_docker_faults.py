@@ -5,13 +5,13 @@ the stopped container, and every acknowledged request is read exactly once."""
 from __future__ import annotations
 
 import os
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import docker
 import pytest
-from local_fixtures import assert_exactly_once, build_small_world, write_experiment
+from local_fixtures import Fault, assert_exactly_once, build_small_world, write_experiment
 from rich.console import Console
 
 from recctl.stack import docker_components as parts
@@ -27,46 +27,20 @@ pytestmark = [pytest.mark.docker, pytest.mark.timeout(900)]
 QUIET = Console(file=open(os.devnull, "w"))  # noqa: SIM115
 
 
-class ContainerKiller:
-    """Kills the first replica's container once its log holds `after_bytes` (the users
-    are listening), from a thread; records when, so the test can check it was mid-run."""
-
-    def __init__(self, client: docker.DockerClient, runs: Path, after_bytes: int = 40_000):
-        self.client, self.runs, self.after_bytes = client, runs, after_bytes
-        self.killed_at: float | None = None
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _state(self) -> RunState | None:
-        for path in self.runs.glob("*/state.json"):
-            try:
-                state = RunState.load(path.parent)
-            except (ValueError, OSError):
-                continue  # being written
-            if state.endpoint and state.replicas:
-                return state
-        return None
-
-    def _log_bytes(self, container: docker.models.containers.Container) -> int:
+def _container_logged_bytes(client: docker.DockerClient) -> Callable[[RunState], int]:
+    """What the first replica has logged, read inside its container."""
+    def logged(state: RunState) -> int:
+        container = client.containers.get(state.replicas[0].container)
         done = container.exec_run(["stat", "-c", "%s", f"{parts.LOG_DIR}/data.json"])
         size = (done.output or b"").strip()  # Podman's exec now and then returns nothing
         return int(size) if done.exit_code == 0 and size.isdigit() else 0
+    return logged
 
-    def _run(self) -> None:
-        try:
-            deadline = time.monotonic() + 300
-            while time.monotonic() < deadline:
-                state = self._state()
-                if state is not None:
-                    victim = self.client.containers.get(state.replicas[0].container)
-                    if self._log_bytes(victim) > self.after_bytes:
-                        victim.kill()
-                        self.killed_at = time.monotonic()
-                        return
-                time.sleep(0.2)
-            raise AssertionError("the simulation never started")
-        except BaseException as exc:  # reported by the test
-            self.error = exc
+
+def _kill_first_replica(client: docker.DockerClient) -> Callable[[RunState, Fault], None]:
+    def kill(state: RunState, fault: Fault) -> None:
+        client.containers.get(state.replicas[0].container).kill()
+    return kill
 
 
 def test_a_replica_container_killed_mid_run(
@@ -78,14 +52,14 @@ def test_a_replica_container_killed_mid_run(
         tmp_path, "dockerkill", artifacts, world=str(world),
         stack={"runtime": "docker", "docker_host": docker_host, "images": support_images},
         simulation={"episodes": 3000, "seed": 4, "concurrency": 16})
-    killer = ContainerKiller(docker_client, workspace / ".recctl" / "runs" / "dockerkill")
-    killer.thread.start()
-    outcome = run_experiment(path, QUIET)
-    finished = time.monotonic()
-    killer.thread.join(timeout=30)
-    if killer.error is not None:
-        raise killer.error
-    assert killer.killed_at is not None and killer.killed_at < finished
+    with Fault(workspace, "dockerkill", _kill_first_replica(docker_client), after_bytes=20_000,
+               logged_bytes=_container_logged_bytes(docker_client)) as fault:
+        outcome = run_experiment(path, QUIET)
+        finished = time.monotonic()
+        assert fault.done.wait(60)
+    if fault.error is not None:
+        raise fault.error
+    assert fault.injected_at is not None and fault.injected_at < finished
     assert_exactly_once(outcome)
     # The killed replica's log came out of its stopped container: the lines it wrote
     # before the kill; the other replica took the rest of the run (nginx passes a refused

@@ -9,13 +9,12 @@ from __future__ import annotations
 import json
 import os
 import resource
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from local_fixtures import assert_exactly_once, build_small_world, write_experiment
+from local_fixtures import Fault, assert_exactly_once, build_small_world, write_experiment
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -34,56 +33,6 @@ needs_nginx = pytest.mark.skipif(find_nginx() is None, reason="nginx is not inst
 @pytest.fixture(scope="module")
 def small_world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return build_small_world(tmp_path_factory.mktemp("data"))
-
-
-class Fault:
-    """Runs `inject(state)` in a thread once the users are listening (the replicas' logs
-    hold `after_bytes`); `cleanup` stops whatever the fault started again."""
-
-    def __init__(self, workspace: Path, experiment: str,
-                 inject: Callable[[RunState, Fault], None], after_bytes: int = 40_000) -> None:
-        self.runs = workspace / ".recctl" / "runs" / experiment
-        self.inject, self.after_bytes = inject, after_bytes
-        self.started: list[ManagedProcess] = []  # processes the fault started
-        self.done = threading.Event()
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _state(self) -> RunState | None:
-        for path in self.runs.glob("*/state.json"):
-            try:
-                state = RunState.load(path.parent)
-            except (ValueError, OSError):
-                continue  # being written
-            if state.endpoint and state.replicas and not state.stopped:
-                return state
-        return None
-
-    def _run(self) -> None:
-        try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                state = self._state()
-                if state is not None:
-                    logs = [Path(r.log_dir or "") / "data.json" for r in state.replicas]
-                    if sum(p.stat().st_size for p in logs if p.exists()) > self.after_bytes:
-                        self.inject(state, self)
-                        return
-                time.sleep(0.02)
-            raise AssertionError("the simulation never started")
-        except BaseException as exc:  # reported by the test
-            self.error = exc
-        finally:
-            self.done.set()
-
-    def __enter__(self) -> Fault:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.thread.join(timeout=60)
-        for process in self.started:
-            process.stop()
 
 
 def _kill_replica(state: RunState, fault: Fault) -> None:
