@@ -75,7 +75,19 @@ class RotatingLogWriter:
         self._fd = self._open()
         self._size = os.fstat(self._fd).st_size
         self._closed = False
+        self._end_torn_line()
         self._save_stats()
+
+    def _end_torn_line(self) -> None:
+        """An existing log that does not end with a newline was torn (a crash or a full
+        disk under an older writer): end that line, so that it is read as one malformed
+        line and the next line written is not glued to it."""
+        if self._size == 0:
+            return
+        with open(self.path, "rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                self._append(b"\n", 0)
 
     def _open(self) -> int:
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, _MODE)

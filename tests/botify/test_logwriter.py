@@ -74,6 +74,17 @@ def test_appends_to_an_existing_log(tmp_path):
     assert list(read_events([tmp_path])[0]["user"]) == [1, 2]
 
 
+def test_a_torn_last_line_is_ended_before_appending(tmp_path):
+    # A log torn by a crash or a full disk (half a line at the end): the next line
+    # written must stay whole, and the torn one counts as one malformed line.
+    (tmp_path / "data.json").write_bytes(_line(1) + _line(2)[:40])
+    writer = RotatingLogWriter(tmp_path, max_bytes=1 << 20, backups=1)
+    writer.write(_line(3))
+    writer.close()
+    frame, summary = read_events([tmp_path])
+    assert list(frame["user"]) == [1, 3] and summary.malformed == 1
+
+
 def test_a_line_is_in_the_file_before_write_returns(tmp_path):
     # What makes an acknowledged request's line survive a SIGKILL of the replica:
     # it is in the kernel's hands before the answer is sent, with no close() needed.
