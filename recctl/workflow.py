@@ -238,6 +238,7 @@ def run_experiment(path: Path, console: Console) -> RunOutcome:
     console.print(f"Stack up: run [bold]{state.run_id}[/], endpoint {state.endpoint}")
     runtime = runtime_for(state.runtime, loaded.spec.stack.docker_host)
     outcome = RunOutcome(state=state, stages=stages)
+    fetch_failed = False
     try:
         mark = time.perf_counter()
         try:
@@ -256,14 +257,23 @@ def run_experiment(path: Path, console: Console) -> RunOutcome:
         runtime.quiesce(state)
         extra = {"simulation": outcome.simulation,
                  "interrupted": outcome.interrupted or outcome.simulation_error is not None}
-        outcome.fetched = fetch_run(state, runtime, extra_manifest=extra)
+        try:
+            outcome.fetched = fetch_run(state, runtime, extra_manifest=extra)
+        except (RecctlError, OSError):
+            fetch_failed = True
+            raise
         episodes = state.path / EPISODES_FILE
         if episodes.is_file() and not (outcome.fetched.dest / EPISODES_FILE).exists():
             shutil.copyfile(episodes, outcome.fetched.dest / EPISODES_FILE)
         stages["fetch"] = time.perf_counter() - mark
     finally:
         mark = time.perf_counter()
-        runtime.down(state)
+        if fetch_failed:  # `down` would take the logs with it (Docker, Ray): keep them
+            console.print(f"[yellow]The stack is stopped but kept[/] so that its logs can "
+                          f"still be fetched: once the cause is fixed, `recctl fetch "
+                          f"{path}`, then `recctl down {path}`", highlight=False)
+        else:
+            runtime.down(state)
         stages["down"] = time.perf_counter() - mark
     console.print(f"Fetched {outcome.fetched.lines:,} log lines -> {outcome.fetched.dest}")
     for warning in outcome.fetched.warnings():

@@ -76,10 +76,22 @@ def _count_lines(path: Path) -> int:
         return sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
 
 
+def _cache_error(what: str, error: OSError) -> RecctlError:
+    return RecctlError(
+        f"{what}: {error.strerror or error}",
+        "fix that (free space, a file in the way; or set RECCTL_HOME to another folder) "
+        "and run `recctl fetch` again: the logs fetched before are kept, and the replicas "
+        "keep theirs until `recctl down`",
+    )
+
+
 def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
               extra_manifest: dict[str, Any] | None = None) -> FetchResult:
     dest = (root or cache_root()) / state.experiment / state.run_id
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # e.g. a file named like one of its folders
+        raise _cache_error(f"cannot create {dest}", error) from error
     result = FetchResult(dest=dest)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     replicas: dict[str, Any] = {}
@@ -92,6 +104,9 @@ def fetch_run(state: RunState, runtime: Runtime, root: Path | None = None,
                 runtime.fetch_replica_logs(state, replica, staging)
             except RecctlError as error:  # e.g. its node is gone: the others still count
                 result.unreachable[replica.name] = error.message
+            except OSError as error:  # e.g. a full disk under the cache
+                raise _cache_error(f"copying {replica.name}'s logs into {dest} failed",
+                                   error) from error
             fetched = [] if replica.name in result.unreachable else sorted(staging.iterdir())
             for new in fetched:
                 old = target / new.name

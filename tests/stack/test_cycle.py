@@ -15,6 +15,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from recctl.cli.main import app
+from recctl.errors import RecctlError
 from recctl.eventlog import read_events
 from recctl.spec import load_experiment
 from recctl.stack.fetch import fetch_run
@@ -67,6 +68,37 @@ def test_run_end_to_end(tmp_path: Path, small_world: tuple[Path, Path], workspac
     # The stack is gone.
     status = CliRunner().invoke(app, ["status", str(path)])
     assert "running" not in status.output.replace("not running", "")
+
+
+def test_a_fetch_that_cannot_write_keeps_the_stack_and_its_logs(
+        tmp_path: Path, small_world: tuple[Path, Path], workspace: Path) -> None:
+    """`recctl run` whose fetch fails (here a file where the cache folder should be; a
+    full disk alike) must not run `down`, which takes a Docker or Ray replica's logs with
+    it: it says so, and a later `fetch` gets every acknowledged request."""
+    world, artifacts = small_world
+    path = write_experiment(tmp_path, "keptlogs", artifacts, world=str(world),
+                            simulation={"episodes": 200, "seed": 11, "concurrency": 8})
+    in_the_way = workspace / "cache" / "keptlogs"
+    in_the_way.parent.mkdir()
+    in_the_way.write_text("not a folder")
+    result = CliRunner().invoke(app, ["run", str(path)])
+    # The error reaches the console script's boundary (exit 1, the message and its hint).
+    assert isinstance(result.exception, RecctlError), result.output
+    assert f"cannot create {in_the_way}" in result.exception.message
+    assert "`recctl fetch` again" in (result.exception.hint or "")
+    assert "stopped but kept" in " ".join(result.output.split())
+    state = json.loads(next((workspace / ".recctl" / "runs" / "keptlogs").glob(
+        "*/state.json")).read_text())
+    assert state["stopped"] is False
+    in_the_way.unlink()
+    fetched = CliRunner().invoke(app, ["fetch", str(path)])
+    assert fetched.exit_code == 0, fetched.output
+    manifest = json.loads(next(in_the_way.iterdir()).joinpath("manifest.json").read_text())
+    assert manifest["lines"] == manifest["simulation"]["acked_requests"] > 0
+    report = CliRunner().invoke(app, ["report", str(path)])
+    assert report.exit_code == 0 and "Verdict valid" in report.output, report.output
+    down = CliRunner().invoke(app, ["down", str(path)])
+    assert down.exit_code == 0, down.output
 
 
 @pytest.mark.parametrize("balancer", ["client", "nginx"])
