@@ -18,7 +18,13 @@ import redis
 from recctl.artifacts import ArtifactKind, ArtifactSet
 from recctl.botify.keys import Keys
 from recctl.botify.loader import ArtifactLoader
-from recctl.botify.redis_client import REDIS_ERRORS, PoolExhausted, open_probe, redacted
+from recctl.botify.redis_client import (
+    REDIS_ERRORS,
+    AddressPin,
+    PoolExhausted,
+    open_probe,
+    redacted,
+)
 from recctl.botify.store import RedisStore
 
 log = logging.getLogger("recctl.botify")
@@ -48,10 +54,13 @@ class Readiness:
         self.ready = False
         self.reason = "starting"
         self.probe = open_probe(redis_url)
+        self.address = AddressPin(redis_url, [store.client, self.probe])
+        self._redis_error = False  # a request met a Redis error since the last check
         self._probe_now = asyncio.Event()
         self._watchdog: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self.address.refresh(now=True)
         await self._become_ready()
         self._watchdog = asyncio.create_task(self._watch())
 
@@ -79,6 +88,7 @@ class Readiness:
         """A request's Redis command failed even on a fresh connection: probe now."""
         if self.ready and not self._probe_now.is_set():  # one line per probe, not per request
             log.warning("redis error on a request: %s; probing redis", exc)
+        self._redis_error = True
         self._probe_now.set()
 
     def mark_unavailable(self, exc: BaseException) -> None:
@@ -122,6 +132,8 @@ class Readiness:
                 log.exception("readiness check failed")
 
     async def _check(self, done_keys: list[str]) -> None:
+        error, self._redis_error = self._redis_error, False
+        await self.address.refresh(now=error or not self.ready)
         if not self.ready:
             await self._become_ready()
             return

@@ -14,6 +14,11 @@ and a busy replica declared itself down):
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Sequence
 from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
@@ -26,6 +31,10 @@ REDIS_ERRORS = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
 SOCKET_TIMEOUT = 2.0
 CONNECT_TIMEOUT = 1.0
 PROBE_WAIT = 2.0  # concurrent probes share one connection
+RESOLVE_EVERY = 5.0  # seconds between look-ups of the Redis host's name (see AddressPin)
+RESOLVE_WAIT = 1.0
+
+log = logging.getLogger("recctl.botify")
 
 
 class PoolExhausted(Exception):
@@ -98,3 +107,68 @@ def redacted(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+class AddressPin:
+    """Points the clients' new connections at the address Redis's host name last resolved to.
+
+    redis-py resolves the host for every new connection, so a DNS hiccup cuts a replica
+    off a Redis that is fine: on the Docker runtime under Podman, aardvark-dns stopped
+    answering for ~40 s after a sibling replica's container was killed (2 runs in ~25
+    here), and every new connection timed out. So the name is looked up at start and
+    every RESOLVE_EVERY seconds, or at once after a Redis error (`refresh(now=True)`): a
+    new address (Redis restarted elsewhere) is taken, a failed look-up keeps the last
+    one. A literal address, a socket path or TLS (whose certificate names the host) is
+    left alone.
+    """
+
+    def __init__(self, url: str, clients: Sequence[aioredis.Redis]) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname if parts.scheme == "redis" else None
+        self.port = parts.port or 6379
+        if self.host is not None and _is_address(self.host):
+            self.host = None
+        self.clients = list(clients)
+        self.address: str | None = None
+        self._looked_up = -float("inf")
+        self._lookup: asyncio.Task[Any] | None = None
+
+    async def refresh(self, now: bool = False) -> None:
+        if self.host is None:
+            return
+        clock = time.monotonic()
+        if not now and clock - self._looked_up < RESOLVE_EVERY:
+            return
+        self._looked_up = clock
+        if self._lookup is None or self._lookup.done():
+            # One look-up at a time: a stuck resolver (tens of seconds) is waited for by
+            # the next refresh instead of piling up threads in the default executor.
+            self._lookup = asyncio.ensure_future(asyncio.get_running_loop().getaddrinfo(
+                self.host, self.port, type=socket.SOCK_STREAM))
+            self._lookup.add_done_callback(_retrieve)
+        try:
+            found = await asyncio.wait_for(asyncio.shield(self._lookup), RESOLVE_WAIT)
+        except (OSError, asyncio.TimeoutError):
+            return  # keep the last address
+        address = str(found[0][4][0])
+        if address != self.address:
+            if self.address is not None:
+                log.warning("redis host %s now resolves to %s (was %s)", self.host, address,
+                            self.address)
+            self.address = address
+            for client in self.clients:
+                client.connection_pool.connection_kwargs["host"] = address
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Read a finished look-up's error, so that asyncio does not report it as lost."""
+    if not task.cancelled():
+        task.exception()

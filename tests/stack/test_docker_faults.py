@@ -1,21 +1,31 @@
-"""A replica container killed mid-run on the Docker runtime (a real engine): nginx and the
-simulator's retries move its traffic to the other replica, its log is still fetched from
-the stopped container, and every acknowledged request is read exactly once."""
+"""Faults on the Docker runtime (a real engine). A replica container killed mid-run: nginx
+and the simulator's retries move its traffic to the other replica, its log is still
+fetched from the stopped container, and every acknowledged request is read exactly once.
+The network's DNS stuck while every Redis connection is dropped: the replicas reconnect
+to the address they resolved before, and keep answering."""
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.error
+import urllib.request
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import docker
+import psutil
 import pytest
 from local_fixtures import Fault, assert_exactly_once, build_small_world, write_experiment
 from rich.console import Console
 
+from recctl.spec import load_experiment
 from recctl.stack import docker_components as parts
 from recctl.stack.base import RunState
+from recctl.stack.docker_runtime import DockerRuntime
+from recctl.stack.runs import new_run
 from recctl.workflow import run_experiment
 
 try:  # tests/stack is a package in some layouts and a rootdir-less folder in others
@@ -67,3 +77,55 @@ def test_a_replica_container_killed_mid_run(
     lines = {r.replica: r.read for r in outcome.report.reconciliation.replicas}
     assert set(lines) == {"replica-1", "replica-2"}
     assert 0 < lines["replica-1"] < lines["replica-2"] / 2, lines
+
+
+def _next_statuses(endpoint: str, users: range) -> list[int]:
+    """POST /next for each user through the endpoint: the HTTP statuses."""
+    statuses = []
+    for user in users:
+        body = json.dumps({"track": user % 50, "time": 0.9, "session": f"s{user}"}).encode()
+        request = urllib.request.Request(f"{endpoint}/next/{user}", data=body, method="POST",
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+                statuses.append(response.status)
+        except urllib.error.HTTPError as error:
+            statuses.append(error.code)
+    return statuses
+
+
+def test_replicas_keep_reaching_redis_while_the_network_dns_is_stuck(
+    tmp_path: Path, small_artifacts: Path, docker_client: docker.DockerClient,  # noqa: F811
+    docker_host: str, support_images: dict[str, str],  # noqa: F811
+) -> None:
+    """Seen under Podman: its DNS (aardvark-dns) stopped answering for ~40 s after a
+    container of the network was killed, and replicas that resolved Redis's name for
+    each new connection answered 503 meanwhile. Here the DNS is frozen (SIGSTOP) and
+    Redis drops every client connection (CLIENT KILL): the replicas must reconnect."""
+    path = write_experiment(tmp_path, "dockerdns", small_artifacts, stack={
+        "runtime": "docker", "docker_host": docker_host, "images": support_images})
+    loaded = load_experiment(path)
+    state = new_run(loaded, tmp_path / "runs")
+    frozen: list[psutil.Process] = []
+    try:
+        state = DockerRuntime(docker_host=docker_host).up(loaded, state, QUIET)
+        assert state.endpoint is not None
+        assert _next_statuses(state.endpoint, range(40)) == [200] * 40
+        resolvers = [p for p in psutil.process_iter(["name"])
+                     if p.info["name"] == "aardvark-dns"]
+        if not resolvers:
+            pytest.skip("this engine's network DNS is not Podman's aardvark-dns")
+        for resolver in resolvers:
+            resolver.suspend()
+            frozen.append(resolver)
+        redis_box = docker_client.containers.get(state.redis["container"])
+        killed = redis_box.exec_run(["redis-cli", "client", "kill", "type", "normal"],
+                                    environment={"REDISCLI_AUTH": state.redis["password"]})
+        assert killed.exit_code == 0 and int(killed.output.strip()) >= 2, killed.output
+        # Half of these users are contextual_mod's: every request reads and writes Redis.
+        statuses = _next_statuses(state.endpoint, range(40, 120))
+        assert statuses == [200] * len(statuses), Counter(statuses)
+    finally:
+        for resolver in frozen:
+            resolver.resume()
+        DockerRuntime().down(RunState.load(state.path))
