@@ -21,10 +21,13 @@ import pytest
 from local_fixtures import Fault, assert_exactly_once, build_small_world, write_experiment
 from rich.console import Console
 
+from recctl.errors import RecctlError
 from recctl.spec import load_experiment
 from recctl.stack import docker_components as parts
 from recctl.stack.base import RunState
+from recctl.stack.docker_engine import find_run
 from recctl.stack.docker_runtime import DockerRuntime
+from recctl.stack.fetch import fetch_run
 from recctl.stack.runs import new_run
 from recctl.workflow import run_experiment
 
@@ -129,3 +132,34 @@ def test_replicas_keep_reaching_redis_while_the_network_dns_is_stuck(
         for resolver in frozen:
             resolver.resume()
         DockerRuntime().down(RunState.load(state.path))
+
+
+def test_a_failed_fetch_keeps_the_containers_and_their_logs(
+    tmp_path: Path, workspace: Path, docker_client: docker.DockerClient,  # noqa: F811
+    docker_host: str, support_images: dict[str, str],  # noqa: F811
+) -> None:
+    """On Docker the logs live in the containers, which `down` removes: `recctl run`
+    whose fetch fails (a file where the cache folder goes; a full disk alike) keeps
+    them, and a later fetch gets every acknowledged request."""
+    world, artifacts = build_small_world(tmp_path / "data")
+    path = write_experiment(
+        tmp_path, "dockerkeep", artifacts, world=str(world),
+        stack={"runtime": "docker", "docker_host": docker_host, "images": support_images},
+        simulation={"episodes": 300, "seed": 4, "concurrency": 8})
+    in_the_way = workspace / "cache" / "dockerkeep"
+    in_the_way.parent.mkdir()
+    in_the_way.write_text("not a folder")
+    with pytest.raises(RecctlError, match="cannot create"):
+        run_experiment(path, QUIET)
+    state = RunState.load(next(
+        (workspace / ".recctl" / "runs" / "dockerkeep").glob("*/state.json")).parent)
+    try:
+        kept = find_run(docker_client, state.run_id).containers
+        assert len(kept) == 4 and not state.stopped  # Redis, 2 replicas, nginx
+        in_the_way.unlink()
+        fetched = fetch_run(state, DockerRuntime())
+        acked = json.loads((state.path / "simulation.json").read_text())["acked_requests"]
+        assert fetched.lines == acked > 0 and not fetched.unreachable
+    finally:
+        DockerRuntime().down(state)
+    assert find_run(docker_client, state.run_id).containers == []
