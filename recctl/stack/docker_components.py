@@ -108,8 +108,8 @@ def start_redis(place: Placement, image: str, password: str) -> Container:
     container = _create(place, image, "redis", ["redis-server", REDIS_CONF], component="redis")
     # World-writable data folder: the official image runs Redis as its own user.
     folders = {"etc/recctl": 0o755, REDIS_DATA.lstrip("/"): 0o777}
-    put_files(container, "/", tar_of({REDIS_CONF.lstrip("/"): redis_config(password).encode()},
-                                      folders=folders))
+    config = {REDIS_CONF.lstrip("/"): redis_config(password).encode()}
+    put_files(container, "/", tar_of(config, folders=folders))
     container.start()
     return container
 
