@@ -24,6 +24,7 @@ from recctl.botify.redis_client import (
     PoolExhausted,
     open_probe,
     redacted,
+    repoint,
 )
 from recctl.botify.store import RedisStore
 
@@ -100,6 +101,8 @@ class Readiness:
     def _load_artifacts(self) -> list[str]:
         client = redis.Redis.from_url(self.redis_url, socket_timeout=30.0,
                                       socket_connect_timeout=1.0)
+        if self.address.address is not None:  # no DNS needed (AddressPin)
+            repoint(client.connection_pool, self.address.address)
         try:
             return ArtifactLoader(client, self.artifacts, self.keys, self.units).ensure()
         finally:

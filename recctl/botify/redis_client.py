@@ -157,7 +157,18 @@ class AddressPin:
                             self.address)
             self.address = address
             for client in self.clients:
-                client.connection_pool.connection_kwargs["host"] = address
+                repoint(client.connection_pool, address)
+
+
+def repoint(pool: Any, address: str) -> None:
+    """New connections of `pool`, and its existing ones when they reconnect, go to
+    `address`. redis-py gives each connection its host when it creates it, so the pool's
+    `connection_kwargs` alone would leave pooled connections reconnecting to the old
+    address forever (a Redis container restarted at a new one, as Podman does)."""
+    pool.connection_kwargs["host"] = address
+    for connection in [*getattr(pool, "_available_connections", ()),
+                       *getattr(pool, "_in_use_connections", ())]:
+        connection.host = address
 
 
 def _is_address(host: str) -> bool:
