@@ -12,8 +12,11 @@ with Gaussian noise added per dimension first, a stand-in for content features t
 partly reflect taste): `content` (the 20 nearest), and `content_diverse` (from the 200
 nearest: no track of the anchor's artist, at most one per artist, 20 in all). Both are
 oracles (they read the taste space the simulated users listen in), so they are a
-diagnostic here, not arms to ship. The table runs them in-process next to random,
-sticky_artist, the learned i2i and DSSM, on the same episodes, for each noise level.
+diagnostic here, not arms to ship. What ships is the same pair made from the world's
+public sound features (recctl.train.sound: i2i_sound, i2i_sound_diverse), where an
+artist's sound only blurs their place in taste (config/world.yml, sound_norm). The
+table runs them in-process next to random, sticky_artist, the learned i2i and DSSM, on
+the same episodes, for each noise level.
 """
 
 from __future__ import annotations

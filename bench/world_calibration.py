@@ -93,9 +93,11 @@ def list_composition(data: Path) -> None:
 
 def table(rows: dict[str, dict], control: str, z: float) -> None:
     c = rows[control]
-    print(f"{'arm':18s} {'time/session':>14s} {'steps':>6s}   effect vs {control} [95% interval]")
+    width = max(18, *(len(name) for name in rows))
+    print(f"{'arm':{width}s} {'time/session':>14s} {'steps':>6s}   "
+          f"effect vs {control} [95% interval]")
     for name, row in rows.items():
-        line = f"{name:18s} {row['session_time']:7.3f} ± {row['session_time_se']:.3f} " \
+        line = f"{name:{width}s} {row['session_time']:7.3f} ± {row['session_time_se']:.3f} " \
                f"{row['steps']:6.2f}"
         if name != control:
             eff, lo, hi = ratio_interval(row, c, z)
@@ -106,7 +108,7 @@ def table(rows: dict[str, dict], control: str, z: float) -> None:
     for low, high in zip(ranked, ranked[1:], strict=False):
         eff, lo, hi = ratio_interval(rows[high], rows[low], z)
         tie = "  (tied)" if lo <= 0 <= hi else ""
-        print(f"  {high:>16s} vs {low:16s} {eff:+7.1%} [{lo:+.1%}, {hi:+.1%}]{tie}")
+        print(f"  {high:>{width}s} vs {low:{width}s} {eff:+7.1%} [{lo:+.1%}, {hi:+.1%}]{tie}")
 
 
 def main() -> None:
@@ -148,9 +150,8 @@ def main() -> None:
 
 def _label(key: str, spec: dict) -> str:
     params = spec.get("params") or {}
-    detail = params.get("artifact") or params.get("user_list") or ""
-    kind = spec["type"] if not detail else f"{spec['type']}:{detail}"
-    return f"{key} {kind}"[:18]
+    detail = params.get("artifact")
+    return f"{key} {detail or spec['type']}"
 
 
 if __name__ == "__main__":

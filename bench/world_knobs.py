@@ -47,6 +47,7 @@ SWEEP: dict[str, tuple[Any, Any]] = {
     "interest_popularity_sigma": (0.5, 1.5),
     "consume_bias_range": ([0.0, 8.0], [0.0, 12.0]),
     "consume_sharpness_range": ([0.5, 1.0], [1.0, 3.0]),
+    "sound_norm": (3.4, 4.5),
 }
 
 

@@ -156,6 +156,23 @@ def test_missing_artifact_named_by_an_arm(tmp_path: Path, artifacts: Path) -> No
         load_experiment(write(tmp_path, body))
 
 
+def test_missing_artifact_in_a_bootstrap_folder_says_how_to_bring_it_up_to_date(
+        tmp_path: Path, artifacts: Path) -> None:
+    # A data folder from an older `recctl bootstrap` lacks a newer artifact (i2i_sound):
+    # the hint names the command that rebuilds it.
+    body = mutate(arms__C={"type": "contextual", "params": {"artifact": "i2i_sound"}})
+    del body["artifacts"]
+    body["data"] = str(tmp_path)  # a data folder: its artifacts/ is the fixture's
+    with pytest.raises(RecctlError) as plain:
+        load_experiment(write(tmp_path, body))
+    assert "recctl bootstrap" not in str(plain.value)
+    (tmp_path / "manifest.json").write_text("{}")  # what bootstrap leaves in a data folder
+    with pytest.raises(RecctlError) as made:
+        load_experiment(write(tmp_path, body))
+    assert "needs artifact 'i2i_sound'" in str(made.value)
+    assert f"recctl bootstrap --out {tmp_path}" in (made.value.hint or "")
+
+
 def test_fallback_is_checked_too(tmp_path: Path, artifacts: Path) -> None:
     body = mutate(arms__C={"type": "random", "fallback": {"type": "nope"}})
     with pytest.raises(RecctlError, match=r"arms\.C\.fallback\.type"):

@@ -34,7 +34,7 @@ from recctl.sim.world import generate_world
 from recctl.sim.world_io import load_world_params, save_world
 from recctl.train.catalog import load_catalog
 from recctl.train.config import load_train_config
-from recctl.train.pipeline import code_version, write_artifacts
+from recctl.train.pipeline import code_version, sound_item_lists, write_artifacts
 
 LAYOUT = ("world", "logs", "artifacts", MANIFEST)
 
@@ -47,7 +47,15 @@ class BootstrapResult:
 
 
 def build_key(seed: int, config: BootstrapConfig) -> str:
-    body = orjson.dumps({"seed": seed, "config": config.to_dict()}, option=orjson.OPT_SORT_KEYS)
+    """What decides the folder's contents: the seed, the file, and the settings it resolves
+    to (config/world.yml and train.yml with its overrides), so that a changed default,
+    in a file or in the code, rebuilds a folder made before it."""
+    resolved = {
+        "world": load_world_params(None, **config.world).model_dump(),
+        "train": load_train_config(overrides=config.train).to_dict(),
+    }
+    body = orjson.dumps({"seed": seed, "config": config.to_dict(), "resolved": resolved},
+                        option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(body).hexdigest()[:20]
 
 
@@ -123,9 +131,14 @@ def bootstrap(
             saved.result()
         advance("world")
         catalog = load_catalog(out / "world" / "tracks.json")  # the public part only
-        listens, trained, days = run_day_loop(
-            world, user_model, out / "logs", catalog, loop, train_config, seed, advance
-        )
+        # The sound lists need no logs: one thread makes them while the day loop runs (it
+        # leaves about half a core idle on average).
+        with ThreadPoolExecutor(max_workers=1) as side:
+            sound = side.submit(sound_item_lists, catalog, train_config, threads=1)
+            listens, trained, days = run_day_loop(
+                world, user_model, out / "logs", catalog, loop, train_config, seed, advance
+            )
+            trained.item_lists.update(sound.result())
         # The A/B runs on a second thread while this one hashes the logs and writes the
         # artifacts; the artifacts' manifest, which quotes the A/B, is written last.
         with ThreadPoolExecutor(max_workers=1) as pool:

@@ -38,6 +38,8 @@ def world(
     genres, genre_zipf, centre_norm: how much finding the session's genre pays
     artist_norm: how much more an artist's own tracks are liked (sticky_artist)
     noise_norm: how far a track strays from its artist and genre (all arms)
+    sound_norm: how little a track's public sound tells of taste (content lists,
+    and whether their diverse version pays)
     consume_bias_range, consume_sharpness_range: how hard, how sharp a listen is
 
     See a knob's effect: python bench/world_calibration.py --bootstrap --config F

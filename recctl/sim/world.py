@@ -11,11 +11,18 @@ a session time of about 1; see docs in the feasibility note):
                        c_g: random direction with ‖c_g‖ = centre_norm
                        o_a ~ N(0, artist_norm² / d · I),  e_t ~ N(0, noise_norm² / d · I)
     track ids          a random permutation, so ids carry no artist or genre order
+    track sound        s_t = c_{g_a} + o_a + h_a + j_t      (public: sound.npy)
+                       h_a ~ N(0, sound_norm² / d · I),  j_t ~ N(0, sound_jitter_norm² / d · I)
     user interests     3 distinct tracks drawn ∝ popularity p_t ~ LogNormal(0, σ)
     consume_bias       ~ U(0, 10);  consume_sharpness ~ U(0.5, 2)   (the course's)
 
-The catalog, the users and the names use independent child seeds, so e.g. changing the
-number of users leaves the catalog unchanged.
+The sound is what a recommender can know of a track without logs (an audio embedding,
+say): tracks of one artist sound alike (they share h_a, and the jitter is small), and an
+artist's sound says only partly where their music sits in the listeners' taste space
+(h_a blurs it). Content-based item lists are built from it (recctl.train.sound).
+
+The catalog, the users, the names and the sound use independent child seeds, so e.g.
+changing the number of users leaves the catalog unchanged.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ class WorldParams(Settings):
     noise_norm: float = Field(1.6, ge=0)
     artist_pareto_alpha: float = Field(1.1, gt=0)
     artist_max_tracks: int = Field(300, ge=1)
+    sound_norm: float = Field(3.9, ge=0)
+    sound_jitter_norm: float = Field(1.7, ge=0)
     interest_popularity_sigma: float = Field(1.0, ge=0)
     consume_bias_range: tuple[float, float] = (0.0, 10.0)
     consume_sharpness_range: tuple[float, float] = (0.5, 2.0)
@@ -74,6 +83,7 @@ class World:
     consume_bias: np.ndarray  # float64 (U,)
     consume_sharpness: np.ndarray  # float64 (U,)
     track_genre: np.ndarray | None = None  # int64 (T,), None for worlds made elsewhere
+    sound: np.ndarray | None = None  # float32 (T, d) public sound features, None if absent
     manifest: dict[str, Any] = field(default_factory=dict)
     cache_dir: Path | None = None  # where neighbour tables are cached (the world's folder)
     _neighbours: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
@@ -144,7 +154,8 @@ def generate_world(params: WorldParams, seed: int) -> World:
     """Generate a world from `params` and `seed` (see the module docstring for the model)."""
     if params.tracks < 10 or params.users < 1:
         raise ValueError("a world needs at least 10 tracks and 1 user")
-    catalog_seq, users_seq, names_seq = np.random.SeedSequence(seed).spawn(3)
+    # spawn(4)'s first three children are spawn(3)'s: adding the sound changed no world.
+    catalog_seq, users_seq, names_seq, sound_seq = np.random.SeedSequence(seed).spawn(4)
     rng = np.random.default_rng(catalog_seq)
     d = params.dim
 
@@ -160,7 +171,13 @@ def generate_world(params: WorldParams, seed: int) -> World:
     order = rng.permutation(params.tracks)  # track id -> position in artist order
     track_artist = by_artist[order]
     noise = rng.standard_normal((params.tracks, d)) * (params.noise_norm / np.sqrt(d))
-    embeddings = (centres[artist_genre[track_artist]] + offsets[track_artist] + noise)
+    taste_of_artist = centres[artist_genre] + offsets  # (A, d)
+    embeddings = taste_of_artist[track_artist] + noise
+
+    sound_rng = np.random.default_rng(sound_seq)
+    blur = sound_rng.standard_normal((n_artists, d)) * (params.sound_norm / np.sqrt(d))
+    jitter = sound_rng.standard_normal((params.tracks, d)) * (params.sound_jitter_norm / np.sqrt(d))
+    sound = (taste_of_artist + blur)[track_artist] + jitter
 
     users_rng = np.random.default_rng(users_seq)
     popularity = users_rng.lognormal(0.0, params.interest_popularity_sigma, size=params.tracks)
@@ -188,5 +205,6 @@ def generate_world(params: WorldParams, seed: int) -> World:
         consume_bias=bias,
         consume_sharpness=sharpness,
         track_genre=artist_genre[track_artist].astype(np.int64),
+        sound=sound.astype(np.float32),
         manifest=manifest,
     )

@@ -4,6 +4,8 @@
     embeddings.npy    float32 (T, d) track embeddings
     users.json        JSON lines {"user", "interests", "consume_bias", "consume_sharpness"}
     genres.npy        int64 (T,) genre of each track (recctl's own; optional on load)
+    sound.npy         float32 (T, d') public sound features (recctl's own; optional):
+                      what training may know of a track besides its artist
     manifest.json     generator version, seed, sizes, parameters
 
 A folder written by the course (no manifest, no genres, users without consume_* fields)
@@ -34,6 +36,7 @@ TRACKS_FILE = "tracks.json"
 EMBEDDINGS_FILE = "embeddings.npy"
 USERS_FILE = "users.json"
 GENRES_FILE = "genres.npy"
+SOUND_FILE = "sound.npy"
 MANIFEST_FILE = "manifest.json"
 WORLD_CONFIG = "world.yml"
 
@@ -62,6 +65,9 @@ def save_world(world: World, out: Path) -> list[Path]:
     if world.track_genre is not None:
         np.save(out / GENRES_FILE, world.track_genre)
         files.append(out / GENRES_FILE)
+    if world.sound is not None:
+        np.save(out / SOUND_FILE, world.sound.astype(np.float32))
+        files.append(out / SOUND_FILE)
     manifest = dict(world.manifest)
     manifest["files"] = [p.name for p in files]
     (out / MANIFEST_FILE).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2))
@@ -115,6 +121,7 @@ def load_world(folder: Path, user_model: UserModel | None = None) -> World:
         chosen += [chosen[j % len(chosen)] for j in range(INTERESTS_PER_USER - len(chosen))]
         interests[i] = chosen
     genres_path = folder / GENRES_FILE
+    sound_path = folder / SOUND_FILE
     manifest_path = folder / MANIFEST_FILE
     return World(
         track_artist=track_artist.astype(np.int64),
@@ -128,6 +135,7 @@ def load_world(folder: Path, user_model: UserModel | None = None) -> World:
                                             defaults.default_consume_sharpness)
                                     for row in users], dtype=np.float64),
         track_genre=np.load(genres_path).astype(np.int64) if genres_path.is_file() else None,
+        sound=np.load(sound_path).astype(np.float32) if sound_path.is_file() else None,
         manifest=orjson.loads(manifest_path.read_bytes()) if manifest_path.is_file() else {},
         cache_dir=folder,
     )

@@ -70,10 +70,16 @@ def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) 
     """Each arm's recommenders exist, their params are valid, their artifacts are present."""
     problems = arm_problems(loaded.spec.arms, "arms", artifacts)
     if problems:
+        hint = "fix the arms' type/params, or build the artifacts they need (`recctl train`)"
+        data = loaded.spec.data
+        if loaded.spec.artifacts is None and (data / "manifest.json").is_file():
+            # A folder from `recctl bootstrap`, perhaps an older recctl's: bootstrap
+            # rebuilds it when the settings it was made with are no longer the current ones.
+            hint += (f"; {data} was made by `recctl bootstrap`: `recctl bootstrap --out "
+                     f"{data}` brings it up to date (e.g. one made by an older recctl)")
         raise RecctlError(
             f"{loaded.path}: invalid recommenders\n" + "\n".join(f"  {p}" for p in problems),
-            "fix the arms' type/params, or build the artifacts they need (`recctl train`)",
-        )
+            hint)
 
 
 def load_experiment(path: str | Path, *, require_artifacts: bool = True) -> LoadedExperiment:

@@ -44,6 +44,12 @@ class LFMParams(Settings):
     top_n: int = Field(100, ge=1)
 
 
+class SoundParams(Settings):
+    enabled: StrictBool = True
+    k: int = Field(20, ge=1)
+    pool: int = Field(200, ge=1)
+
+
 class EvalParams(Settings):
     holdout_fraction: float = Field(0.15, ge=0, lt=1)  # 0: no offline evaluation
     ks: tuple[int, ...] = Field((10, 100), min_length=1)
@@ -55,6 +61,7 @@ class TrainConfig(Settings):
     i2i: I2IParams = I2IParams()
     dssm: DSSMParams = DSSMParams()
     lfm: LFMParams = LFMParams()
+    sound: SoundParams = SoundParams()
     evaluation: EvalParams = EvalParams()
     positive_time: float = Field(POSITIVE_THRESHOLD, gt=0, le=1)
 

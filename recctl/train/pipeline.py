@@ -19,9 +19,11 @@ from recctl.errors import RecctlError
 from recctl.eventlog import ReadSummary, find_log_files, read_events
 from recctl.train.catalog import Catalog, load_catalog, placeholder_catalog
 from recctl.train.config import TrainConfig, load_train_config
+from recctl.train.item2item import ItemLists
 from recctl.train.listens import Listens, listens_from_frame, split_by_time
 from recctl.train.models import Trained, fit_all
 from recctl.train.report import evaluation_table, print_read_summary
+from recctl.train.sound import sound_lists
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,15 @@ def fit_and_evaluate(
     return trained, rows
 
 
+def sound_item_lists(catalog: Catalog, config: TrainConfig,
+                     threads: int | None = None) -> dict[str, ItemLists]:
+    """The content-based lists (recctl.train.sound) when the catalog has sound features."""
+    if catalog.sound is None or not config.sound.enabled:
+        return {}
+    return sound_lists(catalog.sound, catalog.artist_of, config.sound.k, config.sound.pool,
+                       threads=threads)
+
+
 def write_artifacts(
     out: Path,
     trained: Trained,
@@ -143,6 +154,9 @@ def train(
         console.print(f"[yellow]{unknown:,} listen(s) name tracks missing from {catalog}[/]")
     read_seconds = time.perf_counter() - clock
     trained, rows = fit_and_evaluate(listens, cat, config, np.random.default_rng(seed))
+    clock = time.perf_counter()
+    trained.item_lists.update(sound_item_lists(cat, config))
+    trained.timings["sound_lists"] = time.perf_counter() - clock
     if rows:
         console.print(
             evaluation_table(

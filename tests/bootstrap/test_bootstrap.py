@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import orjson
@@ -9,8 +10,10 @@ from rich.console import Console
 
 from recctl.artifacts import ArtifactSet
 from recctl.bootstrap import ab_experiment, bootstrap, load_bootstrap_config
+from recctl.bootstrap.build import build_key
 from recctl.bootstrap.config import default_ab_arms, default_arms
 from recctl.errors import RecctlError
+from recctl.paths import config_dir
 
 USER_CLASS = {"type": "bootstrap_user_recs:FreshI2I", "fallback": {"type": "top_pop"}}
 SMALL = dict(
@@ -145,3 +148,20 @@ def test_bootstrap_file_is_read_like_every_settings_file(tmp_path: Path) -> None
         load_bootstrap_config(bad)
     with pytest.raises(RecctlError, match="not found"):
         load_bootstrap_config(tmp_path / "missing.yml")
+
+
+def test_a_changed_shipped_default_changes_the_build_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A folder built before a default moved (in config/*.yml or in the code) must not be
+    # reused: the key covers the settings the file resolves to, not only the file.
+    config = load_bootstrap_config(**SMALL)
+    before = build_key(4, config)
+    shipped = config_dir()
+    copy = tmp_path / "config"
+    shutil.copytree(shipped, copy)
+    world_yml = copy / "world.yml"
+    world_yml.write_text(world_yml.read_text().replace("sound_norm: 3.9", "sound_norm: 2.0"))
+    monkeypatch.setattr("recctl.paths.config_dir", lambda: copy)
+    assert build_key(4, config) != before
+    monkeypatch.setattr("recctl.paths.config_dir", lambda: shipped)
+    assert build_key(4, config) == before
