@@ -2,6 +2,7 @@
 
     python bench/world_calibration.py [--data DIR] [--episodes N] [--seeds 7 8]
     python bench/world_calibration.py --bootstrap [--config my-bootstrap.yml] [--seed 0]
+    python bench/world_calibration.py --sound-norm 3.4 3.9 4.5
 
 Without --bootstrap it reuses a data folder (world + artifacts, default data/default), so
 a change to the recommenders or the user model shows in a few seconds. With --bootstrap it
@@ -17,6 +18,10 @@ independent samples, as in an A/B with different users). Then each arm against t
 best one, to read the ordering. First it prints what the item lists are made of: the
 share of their tracks by the anchor's artist (what i2i_diverse's per-artist cap acts on)
 and in the anchor's genre.
+
+--sound-norm remakes only the world's sound features and the lists made from them (the
+world's generator with that value, the same seed; the logs and the other models are the
+folder's own), so that knob's effect shows in seconds, one table per value.
 """
 
 from __future__ import annotations
@@ -32,9 +37,14 @@ import yaml
 from rich.console import Console
 from scipy import stats
 
+from recctl.artifacts import ArtifactSet, ArtifactWriter
 from recctl.bootstrap import ab_experiment, bootstrap, load_bootstrap_config
 from recctl.recommenders import MemoryStore
-from recctl.sim.world_io import load_world
+from recctl.sim.world import WorldParams, generate_world
+from recctl.sim.world_io import SOUND_FILE, load_world
+from recctl.train.catalog import load_catalog
+from recctl.train.config import load_train_config
+from recctl.train.pipeline import sound_item_lists
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_TRACK = 1.0  # the report's session time counts the first track, listened in full
@@ -69,6 +79,35 @@ def pointed_experiment(experiment: Path, data: Path, tmp: Path) -> tuple[Path, d
     labels = {key: _label(spec.pop("x-name"), spec) for key, spec in raw["arms"].items()}
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path, labels
+
+
+def with_sound_norm(data: Path, sound_norm: float, out: Path) -> Path:
+    """A data folder that is `data` with the world's sound remade at `sound_norm` and the
+    sound lists remade from it; every other file is the folder's own (linked or copied)."""
+    manifest = yaml.safe_load((data / "world" / "manifest.json").read_text())
+    params = WorldParams(**{**manifest["params"], "sound_norm": sound_norm})
+    world = generate_world(params, manifest["seed"])
+    if not np.array_equal(world.embeddings, load_world(data / "world").embeddings):
+        raise SystemExit(f"{data}/world was not made by this generator: cannot remake its sound")
+    (out / "world").mkdir(parents=True)
+    for file in (data / "world").iterdir():
+        if file.name != SOUND_FILE:
+            (out / "world" / file.name).symlink_to(file.resolve())
+    np.save(out / "world" / SOUND_FILE, world.sound)
+    lists = sound_item_lists(load_catalog(out / "world" / "tracks.json"), load_train_config())
+    source = ArtifactSet(data / "artifacts")
+    with ArtifactWriter(out / "artifacts") as writer:
+        writer.tracks(source.tracks())
+        writer.top_tracks(source.top_tracks())
+        for name in source.names("user_list"):
+            writer.user_lists(name, source.user_lists(name))
+        for name in source.names("item_list"):
+            if name not in lists:
+                writer.item_lists(name, source.item_lists(name))
+        for name, item_lists in lists.items():
+            writer.item_lists(name, item_lists.rows())
+        writer.finish(producer=f"bench/world_calibration.py --sound-norm {sound_norm}")
+    return out
 
 
 def list_composition(data: Path) -> None:
@@ -124,6 +163,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None, help="bootstrap config file")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap (world) seed")
     parser.add_argument("--out", type=Path, default=None, help="keep the bootstrapped folder")
+    parser.add_argument("--sound-norm", type=float, nargs="+", default=None,
+                        help="remake the sound lists at these world sound_norm values "
+                             "(one table each)")
     args = parser.parse_args()
     z = float(stats.norm.ppf(0.975))
     with tempfile.TemporaryDirectory(prefix="world-calibration-") as tmp:
@@ -135,18 +177,23 @@ def main() -> None:
                                force=True, console=Console(stderr=True))
             timings = {k: round(v, 1) for k, v in result.manifest["timings"].items()}
             print(f"bootstrap: {time.perf_counter() - clock:.1f} s, stages done at {timings}")
-        list_composition(data)
-        experiment, labels = pointed_experiment(args.experiment, data, Path(tmp))
-        control = yaml.safe_load(experiment.read_text()).get("report", {}).get("control", "C")
-        for seed in args.seeds:
-            clock = time.perf_counter()
-            rows = ab_experiment(experiment, episodes=args.episodes, seed=seed)
-            named = {labels[k]: {**v, "session_time": v["session_time"] + FIRST_TRACK}
-                     for k, v in rows.items()}
-            print(f"\n{data} · seed {seed} · {args.episodes:,} episodes an arm "
-                  f"· {time.perf_counter() - clock:.1f} s")
-            table(named, labels[control], z)
-
+        variants = [(None, data)] if args.sound_norm is None else [
+            (value, with_sound_norm(data, value, Path(tmp) / f"sound-{value}"))
+            for value in args.sound_norm]
+        for sound_norm, folder in variants:
+            if sound_norm is not None:
+                print(f"\n=== sound_norm {sound_norm} ===")
+            list_composition(folder)
+            experiment, labels = pointed_experiment(args.experiment, folder, Path(tmp))
+            control = yaml.safe_load(experiment.read_text()).get("report", {}).get("control", "C")
+            for seed in args.seeds:
+                clock = time.perf_counter()
+                rows = ab_experiment(experiment, episodes=args.episodes, seed=seed)
+                named = {labels[k]: {**v, "session_time": v["session_time"] + FIRST_TRACK}
+                         for k, v in rows.items()}
+                print(f"\n{data} · seed {seed} · {args.episodes:,} episodes an arm "
+                      f"· {time.perf_counter() - clock:.1f} s")
+                table(named, labels[control], z)
 
 def _label(key: str, spec: dict) -> str:
     params = spec.get("params") or {}
