@@ -32,8 +32,8 @@ def nearest_by_sound(sound: np.ndarray, pool: int, threads: int | None = None) -
     return np.take_along_axis(nearest, order, axis=1)[:, : nearest.shape[1] - 1]
 
 
-def _first_of_each_artist(candidates: np.ndarray, artists: np.ndarray) -> np.ndarray:
-    # True where a candidate is the first (best) of its artist in its row.
+def _first_of_each_artist(artists: np.ndarray) -> np.ndarray:
+    # True where a candidate (a column, best first) is the first of its artist in its row.
     order = np.argsort(artists, axis=1, kind="stable")  # equal artists keep rank order
     ordered = np.take_along_axis(artists, order, axis=1)
     first_sorted = np.ones_like(ordered, dtype=bool)
@@ -68,6 +68,6 @@ def sound_lists(sound: np.ndarray, artist_of: np.ndarray, k: int, pool: int,
     artist = np.where(known >= 0, known, -2 - tracks)  # unknown: an artist of its own
     candidate_artist = artist[nearest]
     other = candidate_artist != artist[:, None]
-    diverse = _pad(nearest, other & _first_of_each_artist(nearest, candidate_artist), k)
+    diverse = _pad(nearest, other & _first_of_each_artist(candidate_artist), k)
     return {"i2i_sound": ItemLists(tracks, nearest[:, :k].copy()),
             "i2i_sound_diverse": ItemLists(tracks, diverse)}
