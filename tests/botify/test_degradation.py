@@ -69,14 +69,20 @@ def test_pool_exhaustion_waits_for_a_connection(replica_factory):
 def _assert_busy_but_ready(result: dict[str, Any], replica, reason: str) -> None:
     busy = [(body, headers) for status, body, headers in result["answers"] if status == 503]
     others = {status for status, _, _ in result["answers"]} - {503}
-    assert others == {200}, others
+    # How many of the burst get through depends on the machine's load (on a loaded CI
+    # machine, none did once): what must hold is that only 200 and 503 are answered...
+    assert others <= {200}, others
     assert busy, "expected some requests to be shed"
     for body, headers in busy:
         assert body["error"].startswith("busy: ") and reason in body["error"], body
         assert int(headers["Retry-After"]) >= 1
         assert headers["x-botify-replica"] == "r1"
     assert result["ready"] and set(result["ready"]) == {200}
-    assert Client(replica.url).request("GET", "/ready")[0] == 200
+    client = Client(replica.url)
+    assert client.request("GET", "/ready")[0] == 200
+    # ...and that the replica serves again once the burst is over.
+    assert client.request("POST", f"/next/{STATEFUL_USERS[0]}",
+                          {"track": 1, "time": 0.9})[0] == 200
     assert "redis unreachable" not in replica.log_file.read_text()
 
 
