@@ -29,9 +29,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 from scipy import stats
-from world_calibration import FIRST_TRACK, ROOT, table
+from world_calibration import FIRST_TRACK, ROOT, copy_artifacts, table
 
-from recctl.artifacts import ArtifactSet, ArtifactWriter
 from recctl.bootstrap import ab_experiment
 from recctl.sim.world_io import load_world
 from recctl.topk import top_k_products
@@ -82,17 +81,9 @@ def data_folder_with(data: Path, out: Path, plain: np.ndarray,
     """A data folder that is `data` (world linked, artifacts copied) plus the two lists."""
     out.mkdir(parents=True)
     (out / "world").symlink_to((data / "world").resolve())
-    source = ArtifactSet(data / "artifacts")
-    with ArtifactWriter(out / "artifacts") as writer:
-        writer.tracks(source.tracks())
-        writer.top_tracks(source.top_tracks())
-        for name in source.names("user_list"):
-            writer.user_lists(name, source.user_lists(name))
-        for name in source.names("item_list"):
-            writer.item_lists(name, source.item_lists(name))
-        writer.item_lists("content", enumerate(plain.tolist()))
-        writer.item_lists("content_diverse", enumerate(diverse))
-        writer.finish(producer="bench/content_lists.py")
+    copy_artifacts(data / "artifacts", out / "artifacts",
+                   {"content": enumerate(plain.tolist()), "content_diverse": enumerate(diverse)},
+                   producer="bench/content_lists.py")
 
 
 def main() -> None:

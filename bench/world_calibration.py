@@ -30,7 +30,9 @@ import argparse
 import math
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import yaml
@@ -81,6 +83,23 @@ def pointed_experiment(experiment: Path, data: Path, tmp: Path) -> tuple[Path, d
     return path, labels
 
 
+def copy_artifacts(source_dir: Path, out: Path, item_lists: dict[str, Iterable[Any]],
+                   producer: str) -> None:
+    """An artifacts folder that is `source_dir`'s with `item_lists` added or replaced."""
+    source = ArtifactSet(source_dir)
+    with ArtifactWriter(out) as writer:
+        writer.tracks(source.tracks())
+        writer.top_tracks(source.top_tracks())
+        for name in source.names("user_list"):
+            writer.user_lists(name, source.user_lists(name))
+        for name in source.names("item_list"):
+            if name not in item_lists:
+                writer.item_lists(name, source.item_lists(name))
+        for name, rows in item_lists.items():
+            writer.item_lists(name, rows)
+        writer.finish(producer=producer)
+
+
 def with_sound_norm(data: Path, sound_norm: float, out: Path) -> Path:
     """A data folder that is `data` with the world's sound remade at `sound_norm` and the
     sound lists remade from it; every other file is the folder's own (linked or copied)."""
@@ -95,18 +114,9 @@ def with_sound_norm(data: Path, sound_norm: float, out: Path) -> Path:
             (out / "world" / file.name).symlink_to(file.resolve())
     np.save(out / "world" / SOUND_FILE, world.sound)
     lists = sound_item_lists(load_catalog(out / "world" / "tracks.json"), load_train_config())
-    source = ArtifactSet(data / "artifacts")
-    with ArtifactWriter(out / "artifacts") as writer:
-        writer.tracks(source.tracks())
-        writer.top_tracks(source.top_tracks())
-        for name in source.names("user_list"):
-            writer.user_lists(name, source.user_lists(name))
-        for name in source.names("item_list"):
-            if name not in lists:
-                writer.item_lists(name, source.item_lists(name))
-        for name, item_lists in lists.items():
-            writer.item_lists(name, item_lists.rows())
-        writer.finish(producer=f"bench/world_calibration.py --sound-norm {sound_norm}")
+    copy_artifacts(data / "artifacts", out / "artifacts",
+                   {name: item_lists.rows() for name, item_lists in lists.items()},
+                   producer=f"bench/world_calibration.py --sound-norm {sound_norm}")
     return out
 
 
