@@ -7,6 +7,7 @@ good here, which would spoil a shared one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from local_fixtures import build_small_world, two_ray_nodes, write_experiment
 
@@ -53,6 +55,19 @@ def _logged(state: dict[str, Any]) -> bool:
     return any(p.stat().st_size > 10_000 for p in logs.glob("replica-*/**/data.json"))
 
 
+def _lose_node(nodes: Any, node: Any) -> None:
+    """The node goes as a machine does: every process on it dies at once. remove_node
+    kills Ray's own processes, but a worker it started (the replica's actor) may live on
+    for a moment and still answer direct actor calls: the fetch then read the lost
+    replica's logs in about one run of four, and this test did not test a loss."""
+    on_node = [child for _, process in node.live_processes()
+               for child in psutil.Process(process.pid).children(recursive=True)]
+    nodes.remove_node(node, allow_graceful=False)
+    for process in on_node:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+
+
 def test_a_node_lost_mid_run_gives_an_invalid_verdict_and_keeps_the_rest(
         tmp_path: Path, cluster: Any, workspace: Path) -> None:
     nodes, second = cluster
@@ -74,7 +89,7 @@ def test_a_node_lost_mid_run_gives_an_invalid_verdict_and_keeps_the_rest(
                     if placed[name] == second.node_id)
         kept = "replica-2" if lost == "replica-1" else "replica-1"
         _wait_for(lambda: _logged(state), "the replicas' first logged lines")
-        nodes.remove_node(second, allow_graceful=False)
+        _lose_node(nodes, second)
         output, _ = run.communicate(timeout=300)
     finally:
         if run.poll() is None:
@@ -83,7 +98,7 @@ def test_a_node_lost_mid_run_gives_an_invalid_verdict_and_keeps_the_rest(
     assert run.returncode == 1, output
     assert "Traceback" not in output
     assert "The simulation stopped" in text and "NodeDiedError" in text
-    assert f"{lost}: its logs could not be fetched" in text
+    assert f"{lost}: its logs could not be fetched" in text, output
 
     cache = next((workspace / "cache" / NAME).iterdir())
     manifest = json.loads((cache / "manifest.json").read_text())
