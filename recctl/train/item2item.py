@@ -54,14 +54,14 @@ def fresh_times(listens: Listens, artist_of: np.ndarray | None,
     `artist_of`, or with artist -1, count as their own artist)."""
     if artist_of is None or repeat_discount >= 1.0 or len(listens) == 0:
         return listens.time
-    artist = _artists(listens.track, artist_of)
+    artist = artists_of_tracks(listens.track, artist_of)
     plays = pd.DataFrame({"session": listens.session, "artist": artist}).groupby(
         ["session", "artist"], sort=False).cumcount().to_numpy()
     return np.minimum(1.0, listens.time / repeat_discount ** plays)
 
 
-def _artists(tracks: np.ndarray, artist_of: np.ndarray) -> np.ndarray:
-    # An artist code per track; unknown tracks get a code of their own (-2 - track).
+def artists_of_tracks(tracks: np.ndarray, artist_of: np.ndarray) -> np.ndarray:
+    """An artist code per track; unknown tracks get a code of their own (-2 - track)."""
     artist = np.full(len(tracks), -1, dtype=np.int64)
     known = (tracks >= 0) & (tracks < len(artist_of))
     artist[known] = artist_of[tracks[known]]
@@ -164,6 +164,6 @@ def diversify(listens: Listens, artist_of: np.ndarray, *, k: int = 100, per_arti
     `artist_of[track]` is an artist code; tracks outside it count as their own artist.
     """
     ids, entries = _ranked(listens, artist_of, shape)
-    entries = entries.assign(artist=_artists(entries["cand"].to_numpy(), artist_of))
+    entries = entries.assign(artist=artists_of_tracks(entries["cand"].to_numpy(), artist_of))
     seen = entries.groupby(["row", "artist"], sort=False).cumcount().to_numpy()
     return _to_lists(ids, entries[seen < per_artist].drop(columns="artist"), k)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from recctl.topk import top_k_products
-from recctl.train.item2item import ItemLists
+from recctl.train.item2item import ItemLists, artists_of_tracks
 
 
 def nearest_by_sound(sound: np.ndarray, pool: int, threads: int | None = None) -> np.ndarray:
@@ -63,9 +63,7 @@ def sound_lists(sound: np.ndarray, artist_of: np.ndarray, k: int, pool: int,
     n = len(sound)
     tracks = np.arange(n, dtype=np.int64)
     nearest = nearest_by_sound(sound, max(pool, k), threads)
-    known = np.full(n, -1, dtype=np.int64)
-    known[: min(n, len(artist_of))] = artist_of[:n]
-    artist = np.where(known >= 0, known, -2 - tracks)  # unknown: an artist of its own
+    artist = artists_of_tracks(tracks, artist_of)
     candidate_artist = artist[nearest]
     other = candidate_artist != artist[:, None]
     diverse = _pad(nearest, other & _first_of_each_artist(candidate_artist), k)
