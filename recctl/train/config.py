@@ -46,7 +46,7 @@ class LFMParams(Settings):
 
 class SoundParams(Settings):
     enabled: StrictBool = True
-    k: int = Field(20, ge=1)
+    k: int = Field(3, ge=1)
     pool: int = Field(200, ge=1)
 
 

@@ -4,13 +4,16 @@ Built from the catalog's sound features (a world's `sound.npy`: an audio embeddi
 by cosine similarity, two ways:
 
 - `i2i_sound`: the k nearest tracks. Tracks of one artist sound alike, so these lists are
-  mostly the anchor's artist (with the default world, ~60%: the rest of an artist's
-  catalogue is often smaller than k), which users tire of within a session;
+  mostly the anchor's artist (with the default world and k, 3: 82%; ~60% at k 20, where
+  the rest of an artist's catalogue is often smaller than k), which users tire of within
+  a session;
 - `i2i_sound_diverse`: from the `pool` nearest, no track of the anchor's artist and at
   most one per artist, the k first: the nearest-sounding *other* artists.
 
 How much either is worth depends on how well sound tells taste (config/world.yml,
-sound_norm): that is the trade the course's diverse i2i list makes.
+sound_norm): that is the trade the course's diverse i2i list makes. And on k: a
+contextual walk over short lists loops back to tracks and artists it played
+(config/train.yml, sound.k).
 """
 
 from __future__ import annotations
