@@ -60,7 +60,24 @@ def ensure_data(path: Path, console: Console) -> LoadedExperiment:
         console.print(f"[bold]No artifacts at {spec.artifacts_dir}[/]: bootstrapping "
                       f"{spec.data} (world, cold-start logs, training; runs once)")
         bootstrap(spec.data, console=console)
+    else:
+        warn_if_outdated(spec.data, console)
     return load_experiment(path)
+
+
+def warn_if_outdated(data: Path, console: Console) -> None:
+    """Say so when a bootstrap-made data folder predates a change of shipped defaults:
+    it still serves, but its verdicts are not those a fresh clone gets (the README's)."""
+    from recctl.bootstrap.build import outdated
+
+    seed = outdated(data)
+    if seed is not None:
+        console.print(
+            f"[yellow]Note[/]: {data} was built by `recctl bootstrap` before a change to the "
+            "shipped world or training defaults (config/world.yml, config/train.yml or the "
+            "code's), so its artifacts differ from a fresh build's. To rebuild it (about a "
+            f"minute): `recctl bootstrap --out {data} --seed {seed}`, with the --config it "
+            "was built with, if any.")
 
 
 def simulate(loaded: LoadedExperiment, state: RunState | None, console: Console,

@@ -59,6 +59,23 @@ def build_key(seed: int, config: BootstrapConfig) -> str:
     return hashlib.sha256(body).hexdigest()[:20]
 
 
+def outdated(out: Path) -> int | None:
+    """The seed of a bootstrap-made folder whose build today's settings would not
+    reproduce, else None (not such a folder, or up to date).
+
+    Its manifest keeps the seed and the bootstrap settings it was made from (a user's own
+    --config included), so a key that differs when recomputed from them means a shipped
+    default moved since: config/world.yml, train.yml or one in the code."""
+    try:
+        manifest = orjson.loads((out / MANIFEST).read_bytes())
+        seed = int(manifest["seed"])
+        recorded = BootstrapConfig.model_validate(manifest["config"])
+        key = build_key(seed, recorded)
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, RecctlError):
+        return None  # not a bootstrap folder, or one we cannot read: nothing to compare
+    return None if key == manifest.get("key") else seed
+
+
 def _complete(out: Path, key: str) -> dict[str, Any] | None:
     path = out / MANIFEST
     if not path.is_file() or not (out / "artifacts" / MANIFEST).is_file():

@@ -28,8 +28,10 @@ def up(experiment: ExperimentArg) -> None:
     Example: recctl up experiments/aa.yml
     """
     from recctl.stack.lifecycle import stack_up
+    from recctl.workflow import warn_if_outdated
 
     loaded = load_experiment(experiment)
+    warn_if_outdated(loaded.spec.data, console)
     state = stack_up(loaded, console)
     balancer = ("nginx" if state.balancer == "nginx"
                 else "the replicas' shared port (SO_REUSEPORT)" if state.endpoint

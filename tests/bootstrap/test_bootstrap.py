@@ -165,3 +165,25 @@ def test_a_changed_shipped_default_changes_the_build_key(
     assert build_key(4, config) != before
     monkeypatch.setattr("recctl.paths.config_dir", lambda: shipped)
     assert build_key(4, config) == before
+
+
+def test_a_folder_built_before_a_default_moved_is_reported_with_its_rebuild_command(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `recctl run` and `up` reuse an existing folder; when a shipped default has moved
+    # since it was built, they say so and how to rebuild it, seed included.
+    from recctl.bootstrap.build import outdated
+    from recctl.workflow import warn_if_outdated
+
+    assert outdated(built) is None
+    assert outdated(tmp_path) is None  # not a bootstrap folder: nothing to say
+    copy = tmp_path / "config"
+    shutil.copytree(config_dir(), copy)
+    train_yml = copy / "train.yml"
+    train_yml.write_text(train_yml.read_text().replace("  k: 3 ", "  k: 7 ", 1))
+    monkeypatch.setattr("recctl.paths.config_dir", lambda: copy)
+    assert outdated(built) == 4
+    console = Console(record=True, width=400, file=open("/dev/null", "w"))  # noqa: SIM115
+    warn_if_outdated(built, console)
+    said = console.export_text()
+    assert f"recctl bootstrap --out {built} --seed 4" in said
+    assert "config/train.yml" in said
