@@ -171,6 +171,10 @@ def test_missing_artifact_in_a_bootstrap_folder_says_how_to_bring_it_up_to_date(
         load_experiment(write(tmp_path, body))
     assert "needs artifact 'i2i_sound'" in str(made.value)
     assert f"recctl bootstrap --out {tmp_path}" in (made.value.hint or "")
+    (tmp_path / "manifest.json").write_text('{"seed": 3}')  # rebuilt, it keeps its world
+    with pytest.raises(RecctlError) as seeded:
+        load_experiment(write(tmp_path, body))
+    assert f"recctl bootstrap --out {tmp_path} --seed 3`" in (seeded.value.hint or "")
 
 
 def test_fallback_is_checked_too(tmp_path: Path, artifacts: Path) -> None:

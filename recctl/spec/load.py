@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict
 
@@ -76,10 +77,20 @@ def check_recommenders(loaded: LoadedExperiment, artifacts: ArtifactSet | None) 
             # A folder from `recctl bootstrap`, perhaps an older recctl's: bootstrap
             # rebuilds it when the settings it was made with are no longer the current ones.
             hint += (f"; {data} was made by `recctl bootstrap`: `recctl bootstrap --out "
-                     f"{data}` brings it up to date (e.g. one made by an older recctl)")
+                     f"{data}{_seed_option(data / 'manifest.json')}` brings it up to date "
+                     "(e.g. one made by an older recctl)")
         raise RecctlError(
             f"{loaded.path}: invalid recommenders\n" + "\n".join(f"  {p}" for p in problems),
             hint)
+
+
+def _seed_option(manifest: Path) -> str:
+    # The seed the folder was built with, so that the rebuild keeps its world.
+    try:
+        seed = orjson.loads(manifest.read_bytes()).get("seed")
+    except (OSError, orjson.JSONDecodeError, AttributeError):
+        return ""
+    return f" --seed {seed}" if isinstance(seed, int) else ""
 
 
 def load_experiment(path: str | Path, *, require_artifacts: bool = True) -> LoadedExperiment:
